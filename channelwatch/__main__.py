@@ -1,0 +1,5 @@
+import sys
+
+from channelwatch.cli import main
+
+sys.exit(main())
