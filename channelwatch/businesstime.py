@@ -1,0 +1,203 @@
+"""Business-hours arithmetic and working-day deadlines.
+
+The comms team's response target is counted in business hours (Europe/London,
+Mon–Fri 09:00–17:00 by default) and FOI deadlines in working days; both skip the bank
+holidays of every configured UK nation (the union of England and Wales, Scotland and
+Northern Ireland by default, as the ICO expects for FOI). All functions take and return
+timezone-aware datetimes; arithmetic is done on absolute time, so a business day that
+contains a clock change is as long as it really was.
+
+Conventions:
+    - ``business_hours_between(a, b)`` is 0 when ``b <= a``.
+    - ``add_business_hours(t, h)`` with ``h > 0`` lands inside or at the close of a
+      business window, never at the next opening; with ``h == 0`` it returns ``t``.
+      So ``business_hours_between(t, add_business_hours(t, h)) == h``.
+    - ``add_working_days(t, n)`` does not count the day of ``t`` (ICO: "the first working
+      day after the request is received is day one") and keeps ``t``'s local wall-clock time.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays as _holidays
+
+from channelwatch.config import WEEKDAYS, BusinessHours
+
+__all__ = [
+    "Calendar",
+    "calendar",
+    "business_hours_between",
+    "add_business_hours",
+    "add_working_days",
+    "end_of_business_day",
+    "is_working_day",
+    "holidays_in",
+]
+
+_MAX_DAYS = 366 * 30  # no business window for 30 years means the calendar is unusable
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_dates(nations: tuple[str, ...], year: int) -> frozenset[date]:
+    out: set[date] = set()
+    for nation in nations:
+        out.update(_holidays.UK(subdiv=nation, years=year).keys())
+    return frozenset(out)
+
+
+def holidays_in(year: int, nations: tuple[str, ...] | list[str]) -> frozenset[date]:
+    """Bank holidays in ``year`` in any of the given UK nations (ENG, WLS, SCT, NIR)."""
+    return _holiday_dates(tuple(sorted(set(nations))), year)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A working calendar derived from `BusinessHours`; build it with `calendar(bh)`."""
+
+    zone: ZoneInfo
+    weekdays: frozenset[int]
+    start: time
+    end: time
+    nations: tuple[str, ...]
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() in self.weekdays and day not in _holiday_dates(self.nations, day.year)
+
+    def window(self, day: date) -> tuple[datetime, datetime]:
+        """Opening and closing instants of ``day``, in UTC.
+
+        UTC, because Python compares and subtracts datetimes that share a tzinfo by wall
+        clock, which would make a clock-change day an hour too long or short.
+        """
+        return (datetime.combine(day, self.start, self.zone).astimezone(UTC),
+                datetime.combine(day, self.end, self.zone).astimezone(UTC))
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(tz: str, days: tuple[str, ...], start: time, end: time,
+              nations: tuple[str, ...]) -> Calendar:
+    return Calendar(ZoneInfo(tz), frozenset(WEEKDAYS.index(d) for d in days), start, end,
+                    tuple(sorted(set(nations))))
+
+
+def calendar(bh: BusinessHours | Calendar) -> Calendar:
+    """The (cached) working calendar for a `BusinessHours` setting."""
+    if isinstance(bh, Calendar):
+        return bh
+    return _calendar(bh.timezone, tuple(bh.days), bh.start, bh.end, tuple(bh.holiday_nations))
+
+
+def _aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+def is_working_day(day: date, bh: BusinessHours | Calendar) -> bool:
+    """True when ``day`` is a configured weekday and no configured nation's bank holiday."""
+    return calendar(bh).is_working_day(day)
+
+
+def business_hours_between(start: datetime, end: datetime, bh: BusinessHours | Calendar) -> float:
+    """Business hours elapsed from ``start`` to ``end`` (0 when ``end <= start``).
+
+    Args:
+        start: aware datetime.
+        end: aware datetime.
+        bh: the business hours setting (or a `Calendar`).
+
+    Returns:
+        Hours as a float, counting only time inside working-day windows.
+    """
+    _aware(start, "start")
+    _aware(end, "end")
+    if end <= start:
+        return 0.0
+    cal = calendar(bh)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    day = start.astimezone(cal.zone).date()
+    last = end.astimezone(cal.zone).date()
+    seconds = 0.0
+    while day <= last:
+        if cal.is_working_day(day):
+            opens, closes = cal.window(day)
+            lo = max(opens, start)
+            hi = min(closes, end)
+            if hi > lo:
+                seconds += (hi - lo).total_seconds()
+        day += timedelta(days=1)
+    return seconds / 3600.0
+
+
+def add_business_hours(start: datetime, hours: float, bh: BusinessHours | Calendar) -> datetime:
+    """The instant ``hours`` business hours after ``start``.
+
+    Args:
+        start: aware datetime.
+        hours: non-negative number of business hours.
+        bh: the business hours setting (or a `Calendar`).
+
+    Returns:
+        An aware datetime in the calendar's time zone.
+
+    Raises:
+        ValueError: for negative hours or a naive ``start``.
+    """
+    _aware(start, "start")
+    if hours < 0:
+        raise ValueError("hours must not be negative")
+    cal = calendar(bh)
+    here = start.astimezone(UTC)
+    if hours == 0:
+        return here.astimezone(cal.zone)
+    remaining = timedelta(hours=hours)
+    day = here.astimezone(cal.zone).date()
+    for _ in range(_MAX_DAYS):
+        if cal.is_working_day(day):
+            opens, closes = cal.window(day)
+            lo = max(opens, here)
+            if closes > lo:
+                available = closes - lo
+                if remaining <= available:
+                    return (lo + remaining).astimezone(cal.zone)
+                remaining -= available
+        day += timedelta(days=1)
+    raise ValueError("the business calendar has no working time")
+
+
+def add_working_days(start: datetime, n: int, bh: BusinessHours | Calendar) -> datetime:
+    """The same local wall-clock time on the ``n``-th working day after ``start``'s date.
+
+    The day of ``start`` is not counted, whether or not it is a working day.
+
+    Args:
+        start: aware datetime.
+        n: number of working days (>= 0; 0 returns ``start``).
+        bh: the business hours setting (or a `Calendar`).
+    """
+    _aware(start, "start")
+    if n < 0:
+        raise ValueError("n must not be negative")
+    cal = calendar(bh)
+    here = start.astimezone(cal.zone)
+    if n == 0:
+        return here
+    day = here.date()
+    counted = 0
+    for _ in range(_MAX_DAYS):
+        day += timedelta(days=1)
+        if cal.is_working_day(day):
+            counted += 1
+            if counted == n:
+                return datetime.combine(day, here.timetz().replace(tzinfo=None), cal.zone)
+    raise ValueError("the business calendar has no working days")
+
+
+def end_of_business_day(moment: datetime, bh: BusinessHours | Calendar) -> datetime:
+    """Closing time (local) on ``moment``'s local date."""
+    _aware(moment, "moment")
+    cal = calendar(bh)
+    return cal.window(moment.astimezone(cal.zone).date())[1].astimezone(cal.zone)
