@@ -1,0 +1,10 @@
+"""The warehouse: schema, migrations, loading and reading.
+
+Public functions: `connect(settings_or_url)`, `upgrade(engine)`, and the loaders in
+channelwatch.warehouse.load.
+"""
+
+from channelwatch.warehouse.engine import make_engine
+from channelwatch.warehouse.migrate import upgrade
+
+__all__ = ["make_engine", "upgrade"]

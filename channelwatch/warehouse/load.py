@@ -1,0 +1,254 @@
+"""Loading connector output into the warehouse.
+
+Idempotent by construction: items are keyed on (platform, platform id); an item whose text
+and flags are unchanged is not written at all; a changed one gets a new row in
+item_versions; raw pages are append-only and deduplicated on their digest. Watermarks are
+written by the caller only after the batches they cover are committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import uuid
+from datetime import datetime, timezone
+from typing import Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from channelwatch.config import Settings
+from channelwatch.items import Item
+from channelwatch.warehouse.schema import (
+    accounts,
+    ingestion_run_endpoints,
+    ingestion_runs,
+    item_versions,
+    items,
+    raw_payloads,
+    watermarks,
+)
+from connectors.base import Batch, FetchResult, RawPage, Scope
+
+CHUNK = 500
+
+
+@dataclasses.dataclass(slots=True)
+class LoadStats:
+    """Counts of one load: what was new, changed, unchanged and deleted."""
+
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    pages: int = 0
+
+    def add(self, other: "LoadStats") -> None:
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _insert(conn: Connection, table):
+    """A dialect insert that supports ON CONFLICT."""
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql"
+            else sqlite.insert(table))
+
+
+def sync_accounts(conn: Connection, settings: Settings, now: datetime | None = None) -> None:
+    """Insert or update the configured accounts (never deletes: old items keep their owner)."""
+    now = now or utcnow()
+    for platform, account in settings.accounts.all():
+        stmt = _insert(conn, accounts).values(
+            platform=platform, account_id=account.id, handle=account.handle,
+            display_name=account.name, conn_id=account.conn_id,
+            first_configured_at=now, updated_at=now)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["platform", "account_id"],
+            set_={"handle": account.handle, "display_name": account.name,
+                  "conn_id": account.conn_id, "updated_at": now},
+            where=(accounts.c.handle != account.handle) | (accounts.c.display_name != account.name)
+            | (accounts.c.conn_id != account.conn_id),
+        ))
+
+
+def get_watermarks(conn: Connection, platform: str, account_id: str) -> dict[str, str]:
+    rows = conn.execute(select(watermarks.c.endpoint, watermarks.c.value).where(
+        watermarks.c.platform == platform, watermarks.c.account_id == account_id))
+    return {endpoint: value for endpoint, value in rows}
+
+
+def set_watermarks(conn: Connection, platform: str, account_id: str, values: Mapping[str, str],
+                   run_id: str, now: datetime | None = None) -> None:
+    """Write watermarks; call in the same transaction as, or after, the data they cover."""
+    now = now or utcnow()
+    for endpoint, value in values.items():
+        stmt = _insert(conn, watermarks).values(
+            platform=platform, account_id=account_id, endpoint=endpoint, value=str(value),
+            run_id=run_id, updated_at=now)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["platform", "account_id", "endpoint"],
+            set_={"value": str(value), "run_id": run_id, "updated_at": now},
+            where=watermarks.c.value != str(value),
+        ))
+
+
+def start_run(conn: Connection, platform: str, account_id: str,
+              interval: tuple[datetime, datetime] | None = None,
+              now: datetime | None = None) -> str:
+    """Record the start of an ingestion run and return its id."""
+    run_id = f"{platform}-{account_id}-{uuid.uuid4().hex[:12]}"
+    conn.execute(insert(ingestion_runs).values(
+        run_id=run_id, platform=platform, account_id=account_id,
+        data_interval_start=interval[0] if interval else None,
+        data_interval_end=interval[1] if interval else None,
+        started_at=now or utcnow(), status="running"))
+    return run_id
+
+
+def finish_run(conn: Connection, run_id: str, status: str, stats: LoadStats,
+               result: FetchResult | None = None, error: str | None = None,
+               now: datetime | None = None) -> None:
+    """Close an ingestion run with its counts, per-endpoint API calls and error, if any."""
+    calls = dict(result.api_calls) if result else {}
+    units = dict(result.quota_units) if result else {}
+    conn.execute(update(ingestion_runs).where(ingestion_runs.c.run_id == run_id).values(
+        finished_at=now or utcnow(), status=status, error=error,
+        api_calls=sum(calls.values()), quota_units=sum(units.values()),
+        items_seen=stats.seen, items_new=stats.new, items_changed=stats.changed,
+        items_deleted=stats.deleted))
+    endpoints = sorted(set(calls) | set(units))
+    if endpoints:
+        conn.execute(insert(ingestion_run_endpoints), [
+            {"run_id": run_id, "endpoint": e, "api_calls": calls.get(e, 0),
+             "quota_units": units.get(e, 0), "items": 0} for e in endpoints])
+
+
+def _item_row(item: Item, digest: str, now: datetime) -> dict:
+    return {
+        "platform": item.platform, "item_id": item.id, "kind": item.kind,
+        "account_id": item.account, "author_id": item.author_id,
+        "author_name": item.author_name, "is_own": item.is_own,
+        "parent_id": item.parent_id, "root_id": item.root_id,
+        "created_at": item.created_at, "text": item.text, "url": item.url,
+        "flags": dict(item.flags), "content_hash": digest, "version": 1,
+        "first_seen_at": now, "last_seen_at": now, "deleted_at": None,
+    }
+
+
+def store_pages(conn: Connection, run_id: str, platform: str, account_id: str,
+                pages: Sequence[RawPage]) -> int:
+    """Append raw pages, skipping any whose exact body is already stored."""
+    if not pages:
+        return 0
+    rows = [{
+        "run_id": run_id, "platform": platform, "account_id": account_id,
+        "endpoint": page.endpoint, "request": page.request, "received_at": page.received_at,
+        "body": page.body,
+        "sha256": hashlib.sha256(page.body.encode("utf-8", "surrogatepass")).hexdigest(),
+    } for page in pages]
+    stmt = _insert(conn, raw_payloads).on_conflict_do_nothing(
+        index_elements=["platform", "account_id", "endpoint", "sha256"])
+    result = conn.execute(stmt, rows)
+    return max(result.rowcount, 0)
+
+
+def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
+               now: datetime | None = None) -> LoadStats:
+    """Upsert canonical items: insert new ones, version changed ones, skip unchanged ones.
+
+    A batch may hold the same item twice (a page re-read after a retry): the last wins.
+    """
+    now = now or utcnow()
+    stats = LoadStats()
+    latest: dict[tuple[str, str], Item] = {}
+    for item in batch_items:
+        latest[item.key] = item
+    stats.seen = len(latest)
+    keys = list(latest)
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        existing = {
+            (row.platform, row.item_id): row
+            for row in conn.execute(
+                select(items.c.platform, items.c.item_id, items.c.content_hash,
+                       items.c.version, items.c.deleted_at)
+                .where(tuple_(items.c.platform, items.c.item_id).in_(chunk)))
+        }
+        new_rows, new_versions = [], []
+        for key in chunk:
+            item = latest[key]
+            digest = item.content_hash()
+            row = existing.get(key)
+            if row is None:
+                new_rows.append(_item_row(item, digest, now))
+                new_versions.append({
+                    "platform": item.platform, "item_id": item.id, "version": 1,
+                    "text": item.text, "flags": dict(item.flags), "content_hash": digest,
+                    "observed_at": now, "run_id": run_id})
+                stats.new += 1
+            elif row.content_hash != digest or row.deleted_at is not None:
+                changed = row.content_hash != digest
+                version = row.version + 1 if changed else row.version
+                conn.execute(update(items).where(
+                    items.c.platform == item.platform, items.c.item_id == item.id).values(
+                    text=item.text, flags=dict(item.flags), content_hash=digest,
+                    version=version, last_seen_at=now, deleted_at=None,
+                    author_name=item.author_name, url=item.url))
+                if changed:
+                    new_versions.append({
+                        "platform": item.platform, "item_id": item.id, "version": version,
+                        "text": item.text, "flags": dict(item.flags), "content_hash": digest,
+                        "observed_at": now, "run_id": run_id})
+                    stats.changed += 1
+                else:
+                    stats.unchanged += 1
+            else:
+                stats.unchanged += 1
+        if new_rows:
+            conn.execute(insert(items), new_rows)
+        if new_versions:
+            conn.execute(insert(item_versions), new_versions)
+    return stats
+
+
+def load_batch(conn: Connection, run_id: str, platform: str, account_id: str, batch: Batch,
+               now: datetime | None = None) -> LoadStats:
+    """Store one batch: its raw pages, then its items. Call inside a transaction."""
+    stats = load_items(conn, run_id, batch.items, now)
+    stats.pages = store_pages(conn, run_id, platform, account_id, batch.pages)
+    return stats
+
+
+def mark_deleted(conn: Connection, platform: str, account_id: str, scopes: Iterable[Scope],
+                 seen_ids: set[str], now: datetime | None = None) -> int:
+    """Mark items inside completely listed scopes that the pass did not return as deleted.
+
+    Items are never removed: deleted_at is set, and the text stays in item_versions.
+    """
+    now = now or utcnow()
+    count = 0
+    for scope in scopes:
+        conditions = [items.c.platform == platform, items.c.account_id == account_id,
+                      items.c.deleted_at.is_(None)]
+        if scope.since is not None:
+            conditions.append(items.c.created_at >= scope.since)
+        if scope.root_id is not None:
+            conditions += [items.c.root_id == scope.root_id, items.c.item_id != scope.root_id]
+        candidates = [row.item_id for row in conn.execute(
+            select(items.c.item_id).where(and_(*conditions)))]
+        gone = [item_id for item_id in candidates if item_id not in seen_ids]
+        for start in range(0, len(gone), CHUNK):
+            result = conn.execute(update(items).where(
+                items.c.platform == platform,
+                items.c.item_id.in_(gone[start:start + CHUNK])).values(deleted_at=now))
+            count += result.rowcount
+    return count
+
+
+def count_items(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(items)).scalar_one()
