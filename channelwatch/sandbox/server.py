@@ -354,9 +354,12 @@ def start(data_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> Runni
 
 
 def serve_forever(data_dir: str | Path, host: str, port: int,
-                  ready: Callable[[str], None] | None = None) -> None:
+                  ready: Callable[[str], None] | None = None,
+                  faults: list[dict] | None = None) -> None:
     """Serve in the foreground until interrupted (`channelwatch sandbox serve`)."""
     sandbox = Sandbox(Path(data_dir))
+    if faults:
+        sandbox.set_faults(faults)
     with SandboxServer((host, port), _handler(sandbox)) as server:
         if ready:
             ready(f"http://{host}:{server.server_address[1]}")
