@@ -284,6 +284,9 @@ item_responses = Table(
     # needs a reply and when the council first replied in its thread.
     Column("platform", Platform, primary_key=True),
     Column("item_id", ExternalId, primary_key=True),
+    Column("account_id", ExternalId, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_epoch", BigInteger, nullable=False),
     Column("needs_reply", Boolean, nullable=False),
     Column("first_reply_id", ExternalId),
     Column("first_reply_at", UTCDateTime),
