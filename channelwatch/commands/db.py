@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _engine(args):
     from channelwatch.warehouse import make_engine
 
-    url = args.url or settings_from_args(args).resolved_warehouse_url()
+    settings = settings_from_args(args)  # validated even when --url is given
+    url = args.url or settings.resolved_warehouse_url()
     return url, make_engine(url)
 
 
