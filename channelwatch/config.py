@@ -218,6 +218,18 @@ class Retention(_Model):
     pseudonymise: bool = True
 
 
+class Privacy(_Model):
+    """Personal data (UK GDPR).
+
+    Attributes:
+        pseudonym_conn_id: the Airflow connection whose password is the key of the keyed
+            hash that replaces public authors' ids in the analyst views.
+    """
+
+    pseudonym_conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")] = \
+        "cw_pseudonym"
+
+
 class Report(_Model):
     """The daily report and its delivery.
 
@@ -268,6 +280,7 @@ class Settings(_Model):
     lexicons: Lexicons = Lexicons()
     checks: Checks = Checks()
     retention: Retention = Retention()
+    privacy: Privacy = Privacy()
     report: Report = Report()
     monitoring: Monitoring = Monitoring()
     warehouse_url: str | None = None

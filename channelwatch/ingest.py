@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 import connectors
 from channelwatch.config import Settings
+from channelwatch.privacy import pseudonymiser
 from channelwatch.secrets import Credentials, get_credentials
 from channelwatch.warehouse import load
 from connectors.base import Connector, FetchResult, FetchState
@@ -57,6 +58,7 @@ def ingest_account(
     credentials: Credentials | None = None,
     factory: ConnectorFactory = connectors.build,
     progress: Callable[[load.LoadStats], None] | None = None,
+    pseudonymise: Callable[[str, str], str] | None = None,
 ) -> IngestOutcome:
     """Run one incremental pass for one configured account.
 
@@ -73,6 +75,7 @@ def ingest_account(
     connector = None
     try:
         creds = credentials or get_credentials(account.conn_id, platform)
+        author_ref = pseudonymise or pseudonymiser(settings)
         connector = factory(platform, account, creds, settings.api)
         state = FetchState(watermarks=marks,
                            lookback_since=now - timedelta(days=settings.api.lookback_days),
@@ -80,7 +83,8 @@ def ingest_account(
         seen: set[str] = set()
         for batch in connector.fetch(state):
             with engine.begin() as conn:
-                stats.add(load.load_batch(conn, run_id, platform, account_id, batch, now))
+                stats.add(load.load_batch(conn, run_id, platform, account_id, batch, now,
+                                          author_ref))
             seen.update(item.id for item in batch.items)
             if progress:
                 progress(stats)

@@ -123,6 +123,8 @@ def make_settings(base_url: str | None = None, **overrides):
 def fake_tokens(monkeypatch):
     """Recognisable fake tokens in AIRFLOW_CONN_* for every default account connection."""
     tokens = {}
+    monkeypatch.setenv("AIRFLOW_CONN_CW_PSEUDONYM",
+                       '{"conn_type": "generic", "password": "FAKE-PSEUDONYM-KEY"}')
     for platform in ("facebook", "instagram", "youtube", "twitter"):
         token = f"FAKE-{platform.upper()}-TOKEN-{uuid.uuid4().hex[:8]}"
         tokens[platform] = token

@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import uuid
 from datetime import datetime, timezone
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -128,16 +128,24 @@ def finish_run(conn: Connection, run_id: str, status: str, stats: LoadStats,
              "quota_units": units.get(e, 0), "items": 0} for e in endpoints])
 
 
-def _item_row(item: Item, digest: str, now: datetime) -> dict:
+def _item_row(item: Item, digest: str, now: datetime, author_ref: str) -> dict:
     return {
         "platform": item.platform, "item_id": item.id, "kind": item.kind,
         "account_id": item.account, "author_id": item.author_id,
-        "author_name": item.author_name, "is_own": item.is_own,
+        "author_name": item.author_name, "author_ref": author_ref, "is_own": item.is_own,
         "parent_id": item.parent_id, "root_id": item.root_id,
         "created_at": item.created_at, "text": item.text, "url": item.url,
         "flags": dict(item.flags), "content_hash": digest, "version": 1,
         "first_seen_at": now, "last_seen_at": now, "deleted_at": None,
     }
+
+
+def _unkeyed(platform: str, author_id: str) -> str:
+    # Only for loads without a configured key (unit tests, `channelwatch check` round
+    # trips): a plain digest. The pipeline always passes the keyed pseudonymiser.
+    if not author_id:
+        return ""
+    return "u-" + hashlib.sha256(f"{platform}:{author_id}".encode("utf-8", "surrogatepass")).hexdigest()[:30]
 
 
 def store_pages(conn: Connection, run_id: str, platform: str, account_id: str,
@@ -158,11 +166,14 @@ def store_pages(conn: Connection, run_id: str, platform: str, account_id: str,
 
 
 def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
-               now: datetime | None = None) -> LoadStats:
+               now: datetime | None = None,
+               pseudonymise: Callable[[str, str], str] | None = None) -> LoadStats:
     """Upsert canonical items: insert new ones, version changed ones, skip unchanged ones.
 
     A batch may hold the same item twice (a page re-read after a retry): the last wins.
+    `pseudonymise(platform, author_id)` gives the author_ref the analyst views show.
     """
+    pseudonymise = pseudonymise or _unkeyed
     now = now or utcnow()
     stats = LoadStats()
     latest: dict[tuple[str, str], Item] = {}
@@ -185,7 +196,8 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
             digest = item.content_hash()
             row = existing.get(key)
             if row is None:
-                new_rows.append(_item_row(item, digest, now))
+                new_rows.append(_item_row(item, digest, now,
+                                          pseudonymise(item.platform, item.author_id)))
                 new_versions.append({
                     "platform": item.platform, "item_id": item.id, "version": 1,
                     "text": item.text, "flags": dict(item.flags), "content_hash": digest,
@@ -217,9 +229,10 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
 
 
 def load_batch(conn: Connection, run_id: str, platform: str, account_id: str, batch: Batch,
-               now: datetime | None = None) -> LoadStats:
+               now: datetime | None = None,
+               pseudonymise: Callable[[str, str], str] | None = None) -> LoadStats:
     """Store one batch: its raw pages, then its items. Call inside a transaction."""
-    stats = load_items(conn, run_id, batch.items, now)
+    stats = load_items(conn, run_id, batch.items, now, pseudonymise)
     stats.pages = store_pages(conn, run_id, platform, account_id, batch.pages)
     return stats
 

@@ -87,6 +87,8 @@ items = Table(
     Column("account_id", ExternalId, nullable=False),
     Column("author_id", String(256), nullable=False, default=""),
     Column("author_name", Text, nullable=False, default=""),
+    # Keyed hash of (platform, author_id): what analyst views show instead of the id.
+    Column("author_ref", String(64), nullable=False, default=""),
     Column("is_own", Boolean, nullable=False),
     Column("parent_id", ExternalId),
     Column("root_id", ExternalId, nullable=False),

@@ -1,5 +1,5 @@
 -- public_items: one row per item written by the public (not the council), current text.
--- Author ids are kept as stored; see docs/data-protection.md for pseudonymisation.
+-- Authors appear as author_ref, a keyed hash of their id (docs/data-protection.md).
 with
 
 source_items as (
@@ -17,7 +17,7 @@ final as (
         i.kind,
         i.account_id,
         a.display_name as account_name,
-        i.author_id,
+        i.author_ref,
         i.parent_id,
         i.root_id,
         i.created_at,
@@ -26,7 +26,7 @@ final as (
         i.version,
         i.deleted_at,
         i.redacted_at,
-    case when i.deleted_at is null then 0 else 1 end as is_deleted
+        case when i.deleted_at is null then 0 else 1 end as is_deleted
     from source_items as i
     left join accounts_named as a
         on a.platform = i.platform and a.account_id = i.account_id

@@ -183,6 +183,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.String(length=128), nullable=False),
     sa.Column('author_id', sa.String(length=256), nullable=False),
     sa.Column('author_name', sa.Text(), nullable=False),
+    sa.Column('author_ref', sa.String(length=64), nullable=False),
     sa.Column('is_own', sa.Boolean(), nullable=False),
     sa.Column('parent_id', sa.String(length=128), nullable=True),
     sa.Column('root_id', sa.String(length=128), nullable=False),
