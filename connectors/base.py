@@ -51,11 +51,14 @@ class Scope:
     An item of the account inside the scope that the pass did not return has been deleted.
     With root_id set, the scope is the replies in that thread created at or after `since`
     (None: all of them); with root_id None, every item of the account created at or after
-    `since`.
+    `since`. With kind set ("post", "comment", ...), only items of that kind: a pass that
+    re-lists the account's posts since T, but comments only on those posts, lists
+    Scope(since=T, kind="post") — comments created after T on older posts were not re-read.
     """
 
     since: datetime | None
     root_id: str | None = None
+    kind: str | None = None
 
 
 @dataclasses.dataclass(slots=True)

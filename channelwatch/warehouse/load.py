@@ -252,6 +252,8 @@ def mark_deleted(conn: Connection, platform: str, account_id: str, scopes: Itera
             conditions.append(items.c.created_at >= scope.since)
         if scope.root_id is not None:
             conditions += [items.c.root_id == scope.root_id, items.c.item_id != scope.root_id]
+        if scope.kind is not None:
+            conditions.append(items.c.kind == scope.kind)
         candidates = [row.item_id for row in conn.execute(
             select(items.c.item_id).where(and_(*conditions)))]
         gone = [item_id for item_id in candidates if item_id not in seen_ids]
