@@ -193,19 +193,45 @@ class Lexicons(_Model):
 
 
 class BrandStyle(_Model):
-    """The council's house style for its own posts."""
+    """The council's house style for its own posts (off_brand.style.* findings, low severity).
+
+    Attributes:
+        required_name: how the council must be named, e.g. "Bracknell Forest Council".
+        wrong_names: spellings that must be written as ``required_name`` instead
+            ("Bracknell Council", "BFC"); off_brand.style.naming.
+        banned_terms: words and phrases the house style forbids; off_brand.style.banned_term.
+        allowed_link_domains: sites the council's posts may link to (a domain allows its
+            subdomains); the council's own contact domains and partners' domains are added.
+            Links elsewhere are off_brand.style.link_domain. An empty list turns the rule off.
+    """
 
     required_name: str | None = None
+    wrong_names: list[str] = []
     banned_terms: list[str] = []
-    allowed_link_domains: list[str] = []
+    allowed_link_domains: list[str] = [
+        "gov.uk", "nhs.uk", "police.uk", "ac.uk", "sch.uk", "parliament.uk", "org.uk",
+        "facebook.com", "fb.me", "instagram.com", "youtube.com", "youtu.be", "x.com",
+        "twitter.com", "t.co", "linkedin.com"]
 
 
 class Checks(_Model):
-    """Thresholds of the compliance checks (see checks/)."""
+    """Thresholds of the compliance checks (see checks/ and docs/checks.md).
+
+    Attributes:
+        foi_working_days: FOI deadline in working days after receipt (FOIA s.10: 20).
+        review_hours: business hours after an item's creation by which comms should act on
+            a finding of each severity (rules that route to comms; unanswered items use
+            business_hours.response_target_hours, safeguarding is due at once).
+        disabled_rules: rule ids (or their prefixes, e.g. "off_brand.style") to skip.
+        brand: the house style.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     foi_working_days: Annotated[int, Field(ge=1, le=60)] = 20
+    review_hours: dict[Literal["high", "medium", "low"], Annotated[float, Field(gt=0, le=200)]] = {
+        "high": 4.0, "medium": 8.0, "low": 16.0}
+    disabled_rules: list[str] = []
     brand: BrandStyle = BrandStyle()
 
 

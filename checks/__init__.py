@@ -1,0 +1,112 @@
+"""The compliance checks: the council's social media policy as explainable rules.
+
+Every rule is a pure function from canonical items (and the configuration) to findings;
+each finding names its rule, quotes its evidence, and says how serious it is, who must act
+and by when. Lexicons live in checks/lexicons/*.yml (overridable in the configuration).
+docs/checks.md lists the rules, the policy sentence or law behind each, and the measured
+quality and speed.
+
+Public API:
+    run_checks(items, settings, as_of) -> list[Finding]
+    responsiveness(items, settings, as_of) -> list[ChannelResponsiveness]
+    awaiting_reply(items, settings, as_of) -> list[Awaiting]
+    Finding, ChannelResponsiveness, Awaiting, RULES
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from channelwatch.config import Settings
+from channelwatch.items import Item
+from checks import advertising, foi, moderation, off_brand, safeguarding, unanswered
+from checks.context import Context, Doc, analyse_item
+from checks.finding import Finding
+from checks.unanswered import Awaiting, ChannelResponsiveness
+
+__all__ = ["run_checks", "responsiveness", "awaiting_reply", "Finding",
+           "ChannelResponsiveness", "Awaiting", "RULES"]
+
+# Rule id → (severity, route): the table in docs/checks.md.
+RULES: dict[str, tuple[str, str]] = {
+    advertising.SPONSORED: ("high", "comms"),
+    advertising.SPAM: ("low", "comms"),
+    off_brand.POLITICAL: ("medium; high in a pre-election period", "comms"),
+    off_brand.PERSONAL: ("high", "comms"),
+    off_brand.PROFANITY: ("medium; low for mild words", "comms"),
+    off_brand.NAMING: ("low", "comms"),
+    off_brand.BANNED: ("low", "comms"),
+    off_brand.LINK: ("low", "comms"),
+    moderation.ABUSE: ("high for threats and slurs; medium insults; low profanity", "comms"),
+    moderation.PERSONAL: ("medium; high for NHS/NI numbers", "comms"),
+    unanswered.SLA_BREACH: ("medium", "comms"),
+    foi.RECEIVED: ("medium", "information_compliance"),
+    safeguarding.CONCERN: ("high", "safeguarding_lead"),
+}
+
+_PER_ITEM = (safeguarding.check, foi.check, advertising.check, off_brand.check,
+             moderation.check)
+_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def _docs(items: Iterable[Item], ctx: Context) -> list[Doc]:
+    # The latest version of an item wins when the same (platform, id) appears twice.
+    latest: dict[tuple[str, str], Item] = {}
+    for item in items:
+        latest[item.key] = item
+    matcher = ctx.matcher
+    return [analyse_item(item, matcher) for item in latest.values()]
+
+
+def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> list[Finding]:
+    """Check canonical items against the policy.
+
+    Args:
+        items: canonical items, in any order (threads are assembled here).
+        settings: the validated configuration (defaults: ``Settings()``).
+        as_of: the aware time the check runs as of; it is each finding's detected_at and
+            decides which unanswered items are overdue.
+
+    Returns:
+        Findings, at most one per (platform, item, rule), in input order of the items.
+    """
+    ctx = Context(settings, as_of)
+    docs = _docs(items, ctx)
+    found: dict[tuple[str, str, str], Finding] = {}
+    for doc in docs:
+        for check in _PER_ITEM:
+            for f in check(doc, ctx):
+                _keep(found, f)
+    for f in unanswered.check_all(docs, ctx):
+        _keep(found, f)
+    order = {doc.item.key: i for i, doc in enumerate(docs)}
+    return sorted(found.values(), key=lambda f: (order[(f.platform, f.item_id)], f.rule))
+
+
+def _keep(found: dict[tuple[str, str, str], Finding], f: Finding) -> None:
+    old = found.get(f.key)
+    if old is None or _SEVERITY_RANK[f.severity] < _SEVERITY_RANK[old.severity]:
+        found[f.key] = f
+
+
+def responsiveness(items: Iterable[Item], settings: Settings,
+                   as_of: datetime) -> list[ChannelResponsiveness]:
+    """Per-channel reply rate and first-response times in business hours.
+
+    Args:
+        items: canonical items including the council's own replies.
+        settings: the configuration (business hours, response target).
+        as_of: replies after this time are not counted.
+
+    Returns:
+        One `ChannelResponsiveness` per (platform, account), sorted.
+    """
+    ctx = Context(settings, as_of)
+    return unanswered.responsiveness(_docs(items, ctx), ctx)
+
+
+def awaiting_reply(items: Iterable[Item], settings: Settings, as_of: datetime) -> list[Awaiting]:
+    """Public items needing a reply that have none yet but are not overdue, soonest first."""
+    ctx = Context(settings, as_of)
+    return unanswered.awaiting(_docs(items, ctx), ctx)

@@ -1,0 +1,259 @@
+"""What every rule receives: the run's context (settings, lexicons, calendar, as-of) and
+each item's analysed text. Built once per run; rules are pure functions of these."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from channelwatch.businesstime import Calendar, add_business_hours, calendar
+from channelwatch.config import Settings
+from channelwatch.items import Item
+from checks.finding import Finding
+from checks.matcher import FAMILIES, Matcher, _read_yaml, lexicon_path, locate
+from checks.normalise import Normalised, analyse, normalise, tokens
+
+__all__ = ["Context", "Doc", "analyse_item"]
+
+# Lists that are data, not phrases to match.
+_NOT_PHRASES = {"advertising.affiliate_domains", "advertising.affiliate_params",
+                "personal_data.organisation_prefixes"}
+# Lists whose single words also match look-alike-digit spellings.
+_LEET_LISTS = {"profanity.strong", "abuse.slurs", "abuse.insults", "abuse.weak_insults",
+               "abuse.threats", "spam.strong"}
+
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()]+"
+    r"|(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
+    r"(?:com|co\.uk|org\.uk|gov\.uk|nhs\.uk|uk|org|net|to|us|io|me|ly|it|eu|in|link|co|info|biz|xyz)"
+    r"(?:/[^\s<>\"'()]*)?(?![\w@])")
+_URL_HINTS = ("http", "www.", ".com", ".co", ".uk", ".org", ".net", ".to/", ".us", ".io",
+              ".ly/", ".me/", ".it/", ".eu", ".in/", ".link", ".info", ".biz", ".xyz")
+
+
+@dataclass(slots=True)
+class Doc:
+    """An item with its text analysed once for all rules.
+
+    Attributes:
+        item: the canonical item.
+        norm: the normalised text (with the offset map back to ``item.text``).
+        toks: its tokens.
+        hits: matched phrases: list name ("family.list") → [(token index, phrase tokens)].
+    """
+
+    item: Item
+    norm: Normalised
+    toks: list[str]
+    hits: dict[str, list[tuple[int, tuple[str, ...]]]]
+    _urls: list[tuple[str, int, int]] | None = None
+
+    def urls(self) -> list[tuple[str, int, int]]:
+        """Links in the text: (url as normalised, start, end in the normalised text)."""
+        if self._urls is None:
+            text = self.norm.text
+            if any(h in text for h in _URL_HINTS):
+                self._urls = [(m.group().rstrip(".,;:!?"), m.start(), m.end())
+                              for m in _URL_RE.finditer(text)]
+            else:
+                self._urls = []
+        return self._urls
+
+
+def analyse_item(item: Item, matcher: Matcher) -> Doc:
+    """Normalise, tokenise and scan one item's text."""
+    norm, toks = analyse(item.text)
+    scan = toks
+    if "#" in norm.text:
+        # A hashtag also counts as its bare word: "#fuckoff" is profane, "#ad" stays "#ad".
+        scan = toks + [t.lstrip("#") for t in toks if t[:1] == "#" and len(t) > 1]
+    return Doc(item, norm, toks, matcher.scan(scan))
+
+
+def host_of(url: str) -> str:
+    """The lower-case host of a URL with or without a scheme."""
+    rest = url.split("://", 1)[-1]
+    host = re.split(r"[/?#:]", rest, 1)[0].lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def domain_in(host: str, domains: frozenset[str]) -> bool:
+    """True when ``host`` is one of ``domains`` or a subdomain of one."""
+    parts = host.split(".")
+    return any(".".join(parts[i:]) in domains for i in range(len(parts)))
+
+
+def digits_of(text: str) -> str:
+    """A phone number as its national digits: +44 (0)1344 352000 → 01344352000."""
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("0044"):
+        digits = digits[2:]
+    if digits.startswith("44") and len(digits) >= 11:
+        digits = "0" + digits[2:].lstrip("0")
+    return digits
+
+
+def _clean_domain(value: str) -> str:
+    return host_of(value.strip().lower()).strip(".")
+
+
+@functools.lru_cache(maxsize=16)
+def _build_matcher(paths: tuple[str, ...], style: tuple[tuple[str, tuple[str, ...]], ...]
+                   ) -> tuple[Matcher, dict[str, dict[str, Any]]]:
+    families = {f: _read_yaml(p) for f, p in zip(FAMILIES, paths)}
+    lists: dict[str, list[str]] = {}
+    for family, data in families.items():
+        for key, value in data.items():
+            name = f"{family}.{key}"
+            if isinstance(value, list) and name not in _NOT_PHRASES:
+                lists[name] = [str(v) for v in value]
+    for name, phrases in style:
+        lists[name] = list(phrases)
+    return Matcher(lists, leet=_LEET_LISTS), families
+
+
+class Context:
+    """Everything a rule needs besides the item, derived once per run from `Settings`.
+
+    Args:
+        settings: the validated configuration.
+        as_of: the time the checks are run "as of" (aware).
+    """
+
+    def __init__(self, settings: Settings, as_of: datetime) -> None:
+        if as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        self.settings = settings
+        self.as_of = as_of.astimezone(UTC)
+        self.cal: Calendar = calendar(settings.business_hours)
+        brand = settings.checks.brand
+        paths = tuple(str(lexicon_path(f, settings)) for f in FAMILIES)
+        style = (("style.banned_terms", tuple(brand.banned_terms)),
+                 ("style.wrong_names", tuple(brand.wrong_names)))
+        self.matcher, self.lex = _build_matcher(paths, style)
+        self.disabled = tuple(settings.checks.disabled_rules)
+
+        contact = settings.contact_details
+        partner_domains = {_clean_domain(d) for p in settings.partners for d in p.domains}
+        own_domains = {_clean_domain(d) for d in contact.domains}
+        own_domains |= {e.rsplit("@", 1)[-1].lower() for e in contact.emails if "@" in e}
+        self.own_domains = frozenset(own_domains)
+        self.partner_domains = frozenset(partner_domains)
+        self.allowed_link_domains = frozenset(
+            {_clean_domain(d) for d in brand.allowed_link_domains} | own_domains
+            | partner_domains) if brand.allowed_link_domains else frozenset()
+        self.public_link_domains = frozenset(
+            {"gov.uk", "nhs.uk", "police.uk", "ac.uk", "sch.uk", "parliament.uk"}
+            | own_domains | partner_domains)
+        self.own_phones = frozenset(digits_of(p) for p in contact.phones)
+        self.own_emails = frozenset(e.strip().lower() for e in contact.emails)
+        self.own_postcodes = frozenset(
+            m.group().replace(" ", "").lower() for a in contact.addresses
+            for m in re.finditer(r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}", a))
+
+        # Names that are the council or a partner: never a "third party".
+        names = {settings.council}
+        handles: set[str] = set()
+        for _, account in settings.accounts.all():
+            names.add(account.name)
+            if account.handle:
+                handles.add(account.handle.lstrip("@").lower())
+        for partner in settings.partners:
+            names.add(partner.name)
+            handles |= {h.lstrip("@").lower() for h in partner.handles}
+        self.friendly_handles = frozenset(handles)
+        self.friendly_names = tuple(sorted({" ".join(tokens(normalise(n).text)) for n in names
+                                            if n}, key=len, reverse=True))
+        self.council_handles = frozenset(
+            a.handle.lstrip("@").lower() for _, a in settings.accounts.all() if a.handle)
+        self.public_body_words = frozenset(
+            str(w).lower() for w in self.lex["advertising"].get("public_body_words", []))
+        self.question_starts = frozenset(
+            str(w).lower() for w in self.lex["needs_reply"].get("question_starts", []))
+        self.periods = tuple((p.start, p.end, p.name) for p in settings.pre_election_periods)
+
+    # -- helpers shared by the rules ------------------------------------------------------
+
+    def enabled(self, rule: str) -> bool:
+        return not any(rule == d or rule.startswith(d + ".") for d in self.disabled)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.cal.zone).date()
+
+    def in_pre_election(self, moment: datetime) -> str | None:
+        """The name of the pre-election period ``moment`` falls in, if any."""
+        day = self.local_date(moment)
+        for start, end, name in self.periods:
+            if start <= day <= end:
+                return name
+        return None
+
+    def review_due(self, item: Item, severity: str) -> datetime:
+        hours = self.settings.checks.review_hours.get(severity, 8.0)
+        return add_business_hours(item.created_at, hours, self.cal).astimezone(UTC)
+
+    def is_friendly(self, entity: str) -> bool:
+        """True when a credited name or @handle is the council, a partner or a public body."""
+        bare = entity.strip().lstrip("@").lower()
+        if not bare or bare in self.friendly_handles:
+            return True
+        toks = [t.strip("@#") for t in tokens(normalise(entity).text)]
+        joined, squashed = " ".join(toks), "".join(toks)
+        for name in self.friendly_names:
+            if joined == name or joined.startswith(name + " ") or \
+                    squashed == name.replace(" ", ""):
+                return True
+        words = self.public_body_words
+        if words.intersection(toks):
+            return True
+        # A handle runs words together: @ThamesValleyPolice, @BracknellNHS.
+        return entity.lstrip().startswith("@") and any(w in squashed for w in words
+                                                       if len(w) >= 3)
+
+    def quote(self, doc: Doc, phrase: tuple[str, ...]) -> tuple[str, tuple[int, int] | None]:
+        """The original text where ``phrase`` matched, and its span."""
+        span = locate(doc.norm, phrase)
+        if span is None:
+            return " ".join(phrase), None
+        return doc.item.text[span[0]:span[1]], span
+
+    def quote_norm_span(self, doc: Doc, start: int, end: int) -> tuple[str, tuple[int, int]]:
+        span = doc.norm.original_span(start, end)
+        return doc.item.text[span[0]:span[1]], span
+
+    def finding(self, doc: Doc, rule: str, severity: str, evidence: str, *,
+                route: str = "comms", due_at: datetime | None | str = "review",
+                span: tuple[int, int] | None = None) -> Finding:
+        item = doc.item
+        if due_at == "review":
+            due_at = self.review_due(item, severity)
+        return Finding(
+            item_id=item.id, platform=item.platform, category=rule.split(".", 1)[0],
+            rule=rule, severity=severity, evidence=evidence, route=route,
+            due_at=due_at.astimezone(UTC) if isinstance(due_at, datetime) else None,
+            detected_at=self.as_of, evidence_span=span)
+
+
+def first_hit(doc: Doc, *names: str) -> tuple[str, int, tuple[str, ...]] | None:
+    """The earliest hit among the named lists: (list name, token index, phrase)."""
+    best = None
+    for name in names:
+        for start, phrase in doc.hits.get(name, ()):
+            if best is None or start < best[1] or (start == best[1] and len(phrase) > len(best[2])):
+                best = (name, start, phrase)
+    return best
+
+
+def count_hits(doc: Doc, *names: str) -> int:
+    return sum(len(doc.hits.get(n, ())) for n in names)
+
+
+def describe(quote: str, more: int = 0) -> str:
+    """'"quote"' with '(+N more)' when other matches were found."""
+    q = " ".join(quote.split())
+    if len(q) > 120:
+        q = q[:117] + "..."
+    return f'"{q}"' + (f" (+{more} more)" if more > 0 else "")

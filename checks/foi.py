@@ -1,0 +1,47 @@
+"""Requests for recorded information (foi_request.received).
+
+Policy: "All requests for recorded information received via social media should be passed
+to Information.Compliance-Officer@bracknell-forest.gov.uk." Freedom of Information Act 2000
+s.1 and s.8 (a written request, which may arrive by social media) and s.10 (an answer
+within 20 working days; the ICO counts every UK bank holiday as a non-working day).
+Environmental Information Regulations and subject access requests go to the same officer.
+
+Route information_compliance; medium; due at the close of business on the 20th working day
+after receipt (day of receipt not counted), configurable as checks.foi_working_days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from channelwatch.businesstime import add_working_days, end_of_business_day
+from checks.context import Context, Doc, describe, first_hit
+from checks.finding import Finding
+
+RECEIVED = "foi_request.received"
+
+
+def received(doc: Doc, ctx: Context) -> Finding | None:
+    hit = first_hit(doc, "foi.explicit")
+    label = "request naming the law"
+    if hit is None:
+        cue = first_hit(doc, "foi.request_cues")
+        if cue is None:
+            return None
+        obj = first_hit(doc, "foi.info_objects")
+        if obj is None:
+            return None
+        hit, label = cue, "request for recorded information"
+    q, span = ctx.quote(doc, hit[2])
+    n = ctx.settings.checks.foi_working_days
+    due = end_of_business_day(add_working_days(doc.item.created_at, n, ctx.cal), ctx.cal)
+    return ctx.finding(doc, RECEIVED, "medium", f"{label} {describe(q)}",
+                       route="information_compliance", due_at=due, span=span)
+
+
+def check(doc: Doc, ctx: Context) -> Iterator[Finding]:
+    if doc.item.is_own or not ctx.enabled(RECEIVED):
+        return
+    f = received(doc, ctx)
+    if f:
+        yield f
