@@ -19,7 +19,7 @@ Conventions:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,8 +64,18 @@ class Calendar:
     end: time
     nations: tuple[str, ...]
 
+    _windows: dict[date, tuple[datetime, datetime]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False)
+    _working: dict[date, bool] = field(default_factory=dict, compare=False, hash=False,
+                                       repr=False)
+
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() in self.weekdays and day not in _holiday_dates(self.nations, day.year)
+        got = self._working.get(day)
+        if got is None:
+            got = day.weekday() in self.weekdays and \
+                day not in _holiday_dates(self.nations, day.year)
+            self._working[day] = got
+        return got
 
     def window(self, day: date) -> tuple[datetime, datetime]:
         """Opening and closing instants of ``day``, in UTC.
@@ -73,8 +83,12 @@ class Calendar:
         UTC, because Python compares and subtracts datetimes that share a tzinfo by wall
         clock, which would make a clock-change day an hour too long or short.
         """
-        return (datetime.combine(day, self.start, self.zone).astimezone(UTC),
-                datetime.combine(day, self.end, self.zone).astimezone(UTC))
+        got = self._windows.get(day)
+        if got is None:
+            got = (datetime.combine(day, self.start, self.zone).astimezone(UTC),
+                   datetime.combine(day, self.end, self.zone).astimezone(UTC))
+            self._windows[day] = got
+        return got
 
 
 @functools.lru_cache(maxsize=64)
@@ -104,6 +118,9 @@ def is_working_day(day: date, bh: BusinessHours | Calendar) -> bool:
 def business_hours_between(start: datetime, end: datetime, bh: BusinessHours | Calendar) -> float:
     """Business hours elapsed from ``start`` to ``end`` (0 when ``end <= start``).
 
+    Whole days in between come from a per-year table of cumulative business seconds, so
+    the cost does not grow with the length of the interval.
+
     Args:
         start: aware datetime.
         end: aware datetime.
@@ -118,18 +135,50 @@ def business_hours_between(start: datetime, end: datetime, bh: BusinessHours | C
         return 0.0
     cal = calendar(bh)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    day = start.astimezone(cal.zone).date()
+    first = start.astimezone(cal.zone).date()
     last = end.astimezone(cal.zone).date()
-    seconds = 0.0
-    while day <= last:
+    if first == last:
+        return _overlap(cal, first, start, end) / 3600.0
+    seconds = _overlap(cal, first, start, end) + _overlap(cal, last, start, end)
+    seconds += _whole_days(cal, first + timedelta(days=1), last - timedelta(days=1))
+    return seconds / 3600.0
+
+
+def _overlap(cal: Calendar, day: date, start: datetime, end: datetime) -> float:
+    if not cal.is_working_day(day):
+        return 0.0
+    opens, closes = cal.window(day)
+    lo = max(opens, start)
+    hi = min(closes, end)
+    return (hi - lo).total_seconds() if hi > lo else 0.0
+
+
+@functools.lru_cache(maxsize=512)
+def _cumulative(cal: Calendar, year: int) -> tuple[float, ...]:
+    """cum[i] = business seconds in the year's days before day-of-year i+1 (cum[0] = 0)."""
+    out = [0.0]
+    day = date(year, 1, 1)
+    while day.year == year:
+        seconds = 0.0
         if cal.is_working_day(day):
             opens, closes = cal.window(day)
-            lo = max(opens, start)
-            hi = min(closes, end)
-            if hi > lo:
-                seconds += (hi - lo).total_seconds()
+            seconds = (closes - opens).total_seconds()
+        out.append(out[-1] + seconds)
         day += timedelta(days=1)
-    return seconds / 3600.0
+    return tuple(out)
+
+
+def _whole_days(cal: Calendar, first: date, last: date) -> float:
+    """Business seconds in the whole days first..last inclusive."""
+    if last < first:
+        return 0.0
+    total = 0.0
+    for year in range(first.year, last.year + 1):
+        cum = _cumulative(cal, year)
+        a = first.timetuple().tm_yday - 1 if year == first.year else 0
+        b = last.timetuple().tm_yday if year == last.year else len(cum) - 1
+        total += cum[b] - cum[a]
+    return total
 
 
 def add_business_hours(start: datetime, hours: float, bh: BusinessHours | Calendar) -> datetime:

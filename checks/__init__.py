@@ -15,6 +15,7 @@ Public API:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -54,7 +55,7 @@ def _docs(items: Iterable[Item], ctx: Context) -> list[Doc]:
     # The latest version of an item wins when the same (platform, id) appears twice.
     latest: dict[tuple[str, str], Item] = {}
     for item in items:
-        latest[item.key] = item
+        latest[(item.platform, item.id)] = item
     matcher = ctx.matcher
     return [analyse_item(item, matcher) for item in latest.values()]
 
@@ -72,15 +73,23 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
         Findings, at most one per (platform, item, rule), in input order of the items.
     """
     ctx = Context(settings, as_of)
-    docs = _docs(items, ctx)
-    found: dict[tuple[str, str, str], Finding] = {}
-    for doc in docs:
-        for check in _PER_ITEM:
-            for f in check(doc, ctx):
-                _keep(found, f)
-    for f in unanswered.check_all(docs, ctx):
-        _keep(found, f)
-    order = {doc.item.key: i for i, doc in enumerate(docs)}
+    # The checks allocate many small objects and create no reference cycles; the cyclic
+    # garbage collector would only rescan them (it costs about half the run time).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        docs = _docs(items, ctx)
+        found: dict[tuple[str, str, str], Finding] = {}
+        for doc in docs:
+            for check in _PER_ITEM:
+                for f in check(doc, ctx):
+                    _keep(found, f)
+        for f in unanswered.check_all(docs, ctx):
+            _keep(found, f)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    order = {(doc.item.platform, doc.item.id): i for i, doc in enumerate(docs)}
     return sorted(found.values(), key=lambda f: (order[(f.platform, f.item_id)], f.rule))
 
 

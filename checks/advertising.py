@@ -15,7 +15,7 @@ conditions and the council's third party publicity protocol."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -69,9 +69,7 @@ def _flag_evidence(doc: Doc, ctx: Context) -> str | None:
 
 
 def _affiliate(doc: Doc, ctx: Context) -> tuple[str, int, int] | None:
-    lex = ctx.lex["advertising"]
-    domains = frozenset(str(d).lower() for d in lex.get("affiliate_domains", []))
-    params = frozenset(str(p).lower() for p in lex.get("affiliate_params", []))
+    domains, params = ctx.affiliate_domains, ctx.affiliate_params
     for url, start, end in doc.urls():
         host = host_of(url)
         if domain_in(host, domains):
@@ -88,7 +86,7 @@ def _affiliate(doc: Doc, ctx: Context) -> tuple[str, int, int] | None:
 
 def sponsored_post(doc: Doc, ctx: Context) -> Finding | None:
     """third_party_advertising.sponsored_post on one of the council's own items."""
-    flag = _flag_evidence(doc, ctx)
+    flag = _flag_evidence(doc, ctx) if doc.item.flags else None
     if flag:
         return ctx.finding(doc, SPONSORED, "high", flag)
     evidence: list[tuple[str, tuple[int, int] | None]] = []
@@ -130,36 +128,35 @@ def sponsored_post(doc: Doc, ctx: Context) -> Finding | None:
 
 def comment_spam(doc: Doc, ctx: Context) -> Finding | None:
     """third_party_advertising.comment_spam on a public comment, post or mention."""
-    hit = first_hit(doc, "spam.strong")
+    hit = first_hit(doc, "spam.strong") if doc.hits else None
     if hit:
         q, span = ctx.quote(doc, hit[2])
         more = count_hits(doc, "spam.strong") - 1
         return ctx.finding(doc, SPAM, "low", f"promotional {describe(q, more)}", span=span)
-    weak = {phrase for _, phrase in doc.hits.get("spam.weak", ())}
+    weak = ctx.words["spam.weak"].intersection(doc.toks)
+    if not weak and not doc.has_url_hint():
+        return None
     links = [u for u in doc.urls() if not domain_in(host_of(u[0]), ctx.public_link_domains)]
-    needed = int(ctx.lex["spam"].get("weak_needed", 2))
-    if len(weak) >= needed or (weak and links) or (links and _affiliate(doc, ctx)):
-        words = ", ".join(sorted(" ".join(p) for p in weak))
+    if len(weak) >= ctx.spam_weak_needed or (weak and links) or (links and _affiliate(doc, ctx)):
+        words = ", ".join(sorted(weak))
         if links:
             q, span = ctx.quote_norm_span(doc, links[0][1], links[0][2])
             ev = f"link {describe(q)}" + (f" with promotional words: {words}" if words else "")
         else:
-            first = first_hit(doc, "spam.weak")
-            q, span = ctx.quote(doc, first[2]) if first else ("", None)
+            first = min(weak, key=doc.toks.index)
+            q, span = ctx.quote(doc, (first,))
             ev = f"promotional words: {words}"
         return ctx.finding(doc, SPAM, "low", ev, span=span)
     return None
 
 
-def check(doc: Doc, ctx: Context) -> Iterator[Finding]:
+def check(doc: Doc, ctx: Context) -> list[Finding]:
     """The advertising rules that apply to ``doc``'s item."""
     item = doc.item
+    f = None
     if item.is_own:
         if ctx.enabled(SPONSORED):
             f = sponsored_post(doc, ctx)
-            if f:
-                yield f
     elif item.kind != "message" and ctx.enabled(SPAM):
         f = comment_spam(doc, ctx)
-        if f:
-            yield f
+    return [f] if f else []

@@ -13,14 +13,20 @@ from channelwatch.businesstime import Calendar, add_business_hours, calendar
 from channelwatch.config import Settings
 from channelwatch.items import Item
 from checks.finding import Finding
-from checks.matcher import FAMILIES, Matcher, _read_yaml, lexicon_path, locate
+from checks.matcher import FAMILIES, Matcher, _read_yaml, expand, lexicon_path, locate
 from checks.normalise import Normalised, analyse, normalise, tokens
 
 __all__ = ["Context", "Doc", "analyse_item"]
 
 # Lists that are data, not phrases to match.
 _NOT_PHRASES = {"advertising.affiliate_domains", "advertising.affiliate_params",
-                "personal_data.organisation_prefixes"}
+                "personal_data.organisation_prefixes", "personal_data.street_types",
+                "personal_data.case_ref_words", "personal_data.name_titles",
+                "personal_data.greetings", "political.election_admin"}
+# Single-word lists the rules test as sets (they are common words: matching them as
+# phrases would make every text a candidate).
+WORD_SETS = ("needs_reply.question_starts", "abuse.targets", "spam.weak", "political.context",
+             "political.vote_for_neutral", "advertising.public_body_words")
 # Lists whose single words also match look-alike-digit spellings.
 _LEET_LISTS = {"profanity.strong", "abuse.slurs", "abuse.insults", "abuse.weak_insults",
                "abuse.threats", "spam.strong"}
@@ -30,8 +36,8 @@ _URL_RE = re.compile(
     r"|(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
     r"(?:com|co\.uk|org\.uk|gov\.uk|nhs\.uk|uk|org|net|to|us|io|me|ly|it|eu|in|link|co|info|biz|xyz)"
     r"(?:/[^\s<>\"'()]*)?(?![\w@])")
-_URL_HINTS = ("http", "www.", ".com", ".co", ".uk", ".org", ".net", ".to/", ".us", ".io",
-              ".ly/", ".me/", ".it/", ".eu", ".in/", ".link", ".info", ".biz", ".xyz")
+_URL_HINT = re.compile(r"https?:|www\.|[a-z0-9]\.(?:com|co|uk|org|net|to|us|io|ly|me|it|eu|in|"
+                       r"link|info|biz|xyz)\b")
 
 
 @dataclass(slots=True)
@@ -51,13 +57,18 @@ class Doc:
     hits: dict[str, list[tuple[int, tuple[str, ...]]]]
     _urls: list[tuple[str, int, int]] | None = None
 
+    def has_url_hint(self) -> bool:
+        """A cheap test: might the text contain a link?"""
+        text = self.norm.text
+        return "." in text and _URL_HINT.search(text) is not None
+
     def urls(self) -> list[tuple[str, int, int]]:
         """Links in the text: (url as normalised, start, end in the normalised text)."""
         if self._urls is None:
-            text = self.norm.text
-            if any(h in text for h in _URL_HINTS):
-                self._urls = [(m.group().rstrip(".,;:!?"), m.start(), m.end())
-                              for m in _URL_RE.finditer(text)]
+            if self.has_url_hint():
+                self._urls = [(m.group().rstrip(".,;:!?"), m.start(), m.end() - (
+                    len(m.group()) - len(m.group().rstrip(".,;:!?"))))
+                    for m in _URL_RE.finditer(self.norm.text)]
             else:
                 self._urls = []
         return self._urls
@@ -108,7 +119,7 @@ def _build_matcher(paths: tuple[str, ...], style: tuple[tuple[str, tuple[str, ..
     for family, data in families.items():
         for key, value in data.items():
             name = f"{family}.{key}"
-            if isinstance(value, list) and name not in _NOT_PHRASES:
+            if isinstance(value, list) and name not in _NOT_PHRASES and name not in WORD_SETS:
                 lists[name] = [str(v) for v in value]
     for name, phrases in style:
         lists[name] = list(phrases)
@@ -135,6 +146,17 @@ class Context:
                  ("style.wrong_names", tuple(brand.wrong_names)))
         self.matcher, self.lex = _build_matcher(paths, style)
         self.disabled = tuple(settings.checks.disabled_rules)
+        self._enabled: dict[str, bool] = {}
+        self.words: dict[str, frozenset[str]] = {}
+        for name in WORD_SETS:
+            family, key = name.split(".", 1)
+            self.words[name] = frozenset(
+                t for raw in self.lex[family].get(key, []) for phrase in expand(str(raw))
+                for t in tokens(normalise(phrase).text))
+        self.spam_weak_needed = int(self.lex["spam"].get("weak_needed", 2))
+        adv = self.lex["advertising"]
+        self.affiliate_domains = frozenset(str(d).lower() for d in adv.get("affiliate_domains", []))
+        self.affiliate_params = frozenset(str(p).lower() for p in adv.get("affiliate_params", []))
 
         contact = settings.contact_details
         partner_domains = {_clean_domain(d) for p in settings.partners for d in p.domains}
@@ -169,16 +191,19 @@ class Context:
                                             if n}, key=len, reverse=True))
         self.council_handles = frozenset(
             a.handle.lstrip("@").lower() for _, a in settings.accounts.all() if a.handle)
-        self.public_body_words = frozenset(
-            str(w).lower() for w in self.lex["advertising"].get("public_body_words", []))
-        self.question_starts = frozenset(
-            str(w).lower() for w in self.lex["needs_reply"].get("question_starts", []))
+        self.public_body_words = self.words["advertising.public_body_words"]
+        self.question_starts = self.words["needs_reply.question_starts"]
         self.periods = tuple((p.start, p.end, p.name) for p in settings.pre_election_periods)
 
     # -- helpers shared by the rules ------------------------------------------------------
 
     def enabled(self, rule: str) -> bool:
-        return not any(rule == d or rule.startswith(d + ".") for d in self.disabled)
+        """False when the configuration disables ``rule`` or a prefix of it."""
+        got = self._enabled.get(rule)
+        if got is None:
+            got = not any(rule == d or rule.startswith(d + ".") for d in self.disabled)
+            self._enabled[rule] = got
+        return got
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.cal.zone).date()

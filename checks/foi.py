@@ -12,8 +12,6 @@ after receipt (day of receipt not counted), configurable as checks.foi_working_d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from channelwatch.businesstime import add_working_days, end_of_business_day
 from checks.context import Context, Doc, describe, first_hit
 from checks.finding import Finding
@@ -39,9 +37,9 @@ def received(doc: Doc, ctx: Context) -> Finding | None:
                        route="information_compliance", due_at=due, span=span)
 
 
-def check(doc: Doc, ctx: Context) -> Iterator[Finding]:
-    if doc.item.is_own or not ctx.enabled(RECEIVED):
-        return
+def check(doc: Doc, ctx: Context) -> list[Finding]:
+    """foi_request.received on an item from the public."""
+    if doc.item.is_own or not doc.hits or not ctx.enabled(RECEIVED):
+        return []
     f = received(doc, ctx)
-    if f:
-        yield f
+    return [f] if f else []

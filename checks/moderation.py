@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from checks import personal_data as pd
 from checks.context import Context, Doc, count_hits, describe, first_hit
 from checks.finding import Finding
@@ -31,12 +29,13 @@ def _targeted(doc: Doc, ctx: Context) -> tuple[int, tuple[str, ...]] | None:
     if not weak:
         return None
     window = int(ctx.lex["abuse"].get("target_window", 3))
-    targets = [s for s, _ in doc.hits.get("abuse.targets", ())]
-    handles = [i for i, t in enumerate(doc.toks) if t[:1] == "@"]
+    words = ctx.words["abuse.targets"]
+    targets = [i for i, t in enumerate(doc.toks) if t in words or t[:1] == "@"]
+    targets += [s for s, _ in doc.hits.get("abuse.target_phrases", ())]
     for start, phrase in weak:
         end = start + len(phrase) - 1
         if any(-window <= start - t <= window or -window <= t - end <= window
-               for t in targets + handles):
+               for t in targets):
             return start, phrase
     return None
 
@@ -69,16 +68,18 @@ def personal_data(doc: Doc, ctx: Context) -> Finding | None:
     return ctx.finding(doc, PERSONAL, severity, f"posted publicly: {text}", span=span)
 
 
-def check(doc: Doc, ctx: Context) -> Iterator[Finding]:
+def check(doc: Doc, ctx: Context) -> list[Finding]:
     """The moderation rules; public, non-private items only."""
     item = doc.item
     if item.is_own or item.kind == "message":
-        return
-    if ctx.enabled(ABUSE):
+        return []
+    out = []
+    if doc.hits and ctx.enabled(ABUSE):
         f = abuse(doc, ctx)
         if f:
-            yield f
+            out.append(f)
     if ctx.enabled(PERSONAL):
         f = personal_data(doc, ctx)
         if f:
-            yield f
+            out.append(f)
+    return out

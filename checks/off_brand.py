@@ -36,13 +36,14 @@ def political(doc: Doc, ctx: Context) -> Finding | None:
     amb = doc.hits.get("political.ambiguous_parties", ())
     if amb:
         window = int(lex.get("context_window", 3))
-        ctx_pos = [s for s, _ in doc.hits.get("political.context", ())]
+        context = ctx.words["political.context"]
+        ctx_pos = [i for i, t in enumerate(doc.toks) if t in context]
         for start, phrase in amb:
             if any(abs(s - start) <= window for s in ctx_pos):
                 found.append((start, phrase, "partisan"))
     triggers = doc.hits.get("political.vote_triggers", ())
     if triggers:
-        neutral = {str(w).lower() for w in lex.get("vote_for_neutral", [])}
+        neutral = ctx.words["political.vote_for_neutral"]
         for start, phrase in triggers:
             nxt = start + len(phrase)
             if nxt < len(doc.toks) and doc.toks[nxt] not in neutral:
@@ -112,15 +113,18 @@ def style(doc: Doc, ctx: Context) -> Iterator[Finding]:
                               span=span)
 
 
-def check(doc: Doc, ctx: Context) -> Iterator[Finding]:
+def check(doc: Doc, ctx: Context) -> list[Finding]:
     """The off-brand rules; they apply to the council's own items only."""
     if not doc.item.is_own:
-        return
-    for rule, fn in ((POLITICAL, political), (PERSONAL, personal_data),
-                     (PROFANITY, profanity)):
+        return []
+    out = []
+    rules = ((POLITICAL, political), (PERSONAL, personal_data), (PROFANITY, profanity)) \
+        if doc.hits else ((PERSONAL, personal_data),)
+    for rule, fn in rules:
         if ctx.enabled(rule):
             f = fn(doc, ctx)
             if f:
-                yield f
+                out.append(f)
     if ctx.enabled("off_brand.style"):
-        yield from style(doc, ctx)
+        out.extend(style(doc, ctx))
+    return out

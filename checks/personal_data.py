@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checks.context import Context, Doc, digits_of
+from checks.context import Context, Doc, digits_of, domain_in
 
 __all__ = ["PersonalData", "find_personal_data"]
 
@@ -73,6 +73,7 @@ class _Compiled:
             r"|(?:^|[.!?]\s+|@\w+\s+)(?i:" + greetings + r"),? +[A-Z][a-z'-]+\b"
             r"|\b[A-Z][a-z'-]+ +[A-Z][a-z'-]+'s\b")
         self.org_prefixes = tuple(str(p) for p in lex["organisation_prefixes"])
+        self.case_words = frozenset(str(w).lower().split()[0] for w in lex["case_ref_words"])
 
 
 _COMPILED: dict[int, tuple[object, _Compiled]] = {}
@@ -90,7 +91,12 @@ def find_personal_data(doc: Doc, ctx: Context) -> list[PersonalData]:
     """Personal data in ``doc``, most sensitive first (the council's own details excluded)."""
     text = doc.norm.text
     has_at = "@" in text
-    if not has_at and _DIGIT.search(text) is None:
+    if text.isascii():
+        raw = text.encode("ascii")
+        digits = len(raw) - len(raw.translate(None, b"0123456789"))
+    else:
+        digits = len(_DIGIT.findall(text))
+    if not has_at and digits < 2:
         return []
     comp = _compiled(ctx)
     found: list[PersonalData] = []
@@ -98,47 +104,50 @@ def find_personal_data(doc: Doc, ctx: Context) -> list[PersonalData]:
         for m in _EMAIL.finditer(text):
             email = m.group().rstrip(".")
             domain = email.rsplit("@", 1)[1]
-            if email in ctx.own_emails or domain in ctx.own_domains or \
-                    domain in ctx.partner_domains:
+            if email in ctx.own_emails or domain_in(domain, ctx.own_domains) or \
+                    domain_in(domain, ctx.partner_domains):
                 continue
             found.append(PersonalData("email_address", m.start(), m.start() + len(email)))
-    if _DIGIT.search(text) is None:
-        return found
     taken: list[tuple[int, int]] = []
-    for m in _PHONE.finditer(text):
-        raw = m.group()
-        digits = re.sub(r"\D", "", raw)
-        national = digits_of(raw)
-        if raw.startswith("+") or raw.startswith("00") or digits.startswith("0"):
-            if len(national) not in (10, 11) or not national.startswith("0"):
-                continue
-            if national in ctx.own_phones or national.startswith(comp.org_prefixes):
-                continue
-            if not national.startswith(("01", "02", "07")):
-                continue
-            found.append(PersonalData("phone_number", m.start(), m.end()))
-            taken.append(m.span())
-        elif len(digits) == 10 and _nhs_valid(digits):
-            spaced = re.fullmatch(r"\d{3}[ -]\d{3}[ -]\d{4}", raw) is not None
-            if spaced or "nhs" in doc.toks:
-                found.append(PersonalData("nhs_number", m.start(), m.end()))
+    if digits >= 10:
+        for m in _PHONE.finditer(text):
+            raw_number = m.group()
+            plain = re.sub(r"\D", "", raw_number)
+            national = digits_of(raw_number)
+            if raw_number.startswith(("+", "00")) or plain.startswith("0"):
+                if len(national) not in (10, 11) or not national.startswith("0"):
+                    continue
+                if national in ctx.own_phones or national.startswith(comp.org_prefixes):
+                    continue
+                if not national.startswith(("01", "02", "07")):
+                    continue
+                found.append(PersonalData("phone_number", m.start(), m.end()))
                 taken.append(m.span())
-    for m in _NINO.finditer(text):
-        found.append(PersonalData("ni_number", m.start(), m.end()))
-    postcodes = [m for m in _POSTCODE.finditer(text)
-                 if (m.group(1) + m.group(2)) not in ctx.own_postcodes]
-    if postcodes:
-        for h in comp.house.finditer(text):
-            after = [p for p in postcodes if p.start() >= h.end() and p.start() - h.end() < 80]
-            if after:
-                found.append(PersonalData("address", h.start(), after[0].end()))
+            elif len(plain) == 10 and _nhs_valid(plain):
+                spaced = re.fullmatch(r"\d{3}[ -]\d{3}[ -]\d{4}", raw_number) is not None
+                if spaced or "nhs" in doc.toks:
+                    found.append(PersonalData("nhs_number", m.start(), m.end()))
+                    taken.append(m.span())
+    if digits >= 6:
+        for m in _NINO.finditer(text):
+            found.append(PersonalData("ni_number", m.start(), m.end()))
+    if digits >= 3:
+        postcodes = [m for m in _POSTCODE.finditer(text)
+                     if (m.group(1) + m.group(2)) not in ctx.own_postcodes]
+        if postcodes:
+            for h in comp.house.finditer(text):
+                after = [p for p in postcodes
+                         if p.start() >= h.end() and p.start() - h.end() < 80]
+                if after:
+                    found.append(PersonalData("address", h.start(), after[0].end()))
+                    break
+    if digits >= 4 and not comp.case_words.isdisjoint(doc.toks):
+        for m in comp.case_ref.finditer(text):
+            if any(a <= m.start(1) < b for a, b in taken):
+                continue
+            if comp.name.search(doc.item.text):
+                found.append(PersonalData("case_reference", m.start(), m.end()))
                 break
-    for m in comp.case_ref.finditer(text):
-        if any(a <= m.start(1) < b for a, b in taken):
-            continue
-        if comp.name.search(doc.item.text):
-            found.append(PersonalData("case_reference", m.start(), m.end()))
-            break
     found.sort(key=lambda p: (SENSITIVITY[p.kind], p.start))
     return found
 

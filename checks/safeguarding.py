@@ -9,8 +9,6 @@ contact with children, in any item the public sends (comments, mentions and mess
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from checks.context import Context, Doc, count_hits, describe, first_hit
 from checks.finding import Finding
 
@@ -36,9 +34,9 @@ def concern(doc: Doc, ctx: Context) -> Finding | None:
     return None
 
 
-def check(doc: Doc, ctx: Context) -> Iterator[Finding]:
-    if doc.item.is_own or not ctx.enabled(CONCERN):
-        return
+def check(doc: Doc, ctx: Context) -> list[Finding]:
+    """safeguarding.concern on an item from the public."""
+    if doc.item.is_own or not doc.hits or not ctx.enabled(CONCERN):
+        return []
     f = concern(doc, ctx)
-    if f:
-        yield f
+    return [f] if f else []

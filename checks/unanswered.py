@@ -39,23 +39,26 @@ def needs_reply(doc: Doc, ctx: Context) -> tuple[str, tuple[str, ...] | None] | 
         ctx: the run's context.
     """
     item = doc.item
-    if item.is_own:
-        return None
-    words = [t for t in doc.toks if t[:1] != "@"]
-    if not words:
-        return None  # emoji only, or only friends tagged
-    for name, reason in _CUES:
-        hit = first_hit(doc, name)
-        if hit:
-            return reason, hit[2]
+    toks = doc.toks
+    if item.is_own or not toks:
+        return None  # nothing but emoji or punctuation
+    first = 0
+    if toks[0][:1] == "@":
+        while first < len(toks) and toks[first][:1] == "@":
+            first += 1
+        if first == len(toks):
+            return None  # only people tagged
+    if doc.hits:
+        for name, reason in _CUES:
+            hit = first_hit(doc, name)
+            if hit:
+                return reason, hit[2]
     question = "?" in doc.norm.text or (
-        len(words) >= 3 and words[0] in ctx.question_starts)
+        len(toks) - first >= 3 and toks[first] in ctx.question_starts)
     if not question:
         return None
     # "@friend did you see this?" on a comment is a conversation between residents.
-    lead = doc.toks[0]
-    if item.kind == "comment" and lead[:1] == "@" and \
-            lead[1:] not in ctx.council_handles:
+    if first and item.kind == "comment" and toks[0][1:] not in ctx.council_handles:
         return None
     return "question", None
 
