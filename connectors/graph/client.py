@@ -22,11 +22,13 @@ scheduled, unattended ingestion needs. Its quirks, and what is done about each:
 - Graph's paging links carry the access_token. Pages are followed by re-issuing the link's
   path and parameters through facebook-sdk (which adds the token itself, and always to
   graph.facebook.com or the sandbox, never to a host named in a response), and the token
-  is replaced in every stored body, request line and error message.
+  is replaced in every stored body, request line and error message, and in urllib3's
+  DEBUG log of request lines.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timezone
 from typing import Iterator
@@ -53,6 +55,21 @@ GRAPH_URL = facebook.FACEBOOK_GRAPH_URL  # "https://graph.facebook.com/"
 REDACTED = "REDACTED"
 _TOKEN_IN_TEXT = re.compile(r"(access_token(?:=|%3D|\\u003d))[^&\"'\\\s]+", re.I)
 _VERSIONED_PATH = re.compile(r"^/?(v\d+\.\d+/[A-Za-z0-9_./]+)$")
+
+
+class _RedactTokens(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string (and token) included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN_IN_TEXT.sub(r"\g<1>" + REDACTED, a) if isinstance(a, str)
+                                else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_TEXT.sub(r"\g<1>" + REDACTED, record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
 
 
 class _SandboxAdapter(HTTPAdapter):
@@ -180,19 +197,20 @@ class GraphClient:
             result = self._graph.request(path, dict(params))
         except facebook.GraphAPIError as exc:
             raise self._graph_error(endpoint, exc) from None
+        except KeyError:
+            # facebook-sdk reads headers["content-type"] without a default.
+            raise Retry("bad", f"HTTP {self._status()} without a Content-Type") from None
+        except ValueError:
+            # response.json() on a malformed or truncated body (requests' JSONDecodeError is
+            # also a RequestException, so this comes first).
+            raise Retry("bad", f"HTTP {self._status()} body is not valid JSON "
+                               "(malformed or truncated)") from None
         except requests.Timeout:
             raise Retry("transient", f"no answer within {self.settings.timeout_seconds:g} s") from None
         except requests.ConnectionError:
             raise Retry("transient", "connection failed or was reset") from None
         except requests.RequestException as exc:
             raise Retry("transient", f"request failed ({type(exc).__name__})") from None
-        except KeyError:
-            # facebook-sdk reads headers["content-type"] without a default.
-            raise Retry("bad", f"HTTP {self._status()} without a Content-Type") from None
-        except ValueError:
-            # response.json() on a malformed or truncated body.
-            raise Retry("bad", f"HTTP {self._status()} body is not valid JSON "
-                               "(malformed or truncated)") from None
         response = self._last
         status = response.status_code if response is not None else 0
         if status >= 500:

@@ -2,10 +2,13 @@
 
 The pass (see connectors/base.py for the contract):
 
-1. List the root stream (posts or media) created since min(watermark, lookback_since), or
-   everything on the first run, with the child streams (comments, replies) expanded in the
-   same call. A re-run with nothing new therefore costs one call per endpoint as long as
-   the posts of the look-back fit on one page and their comments in one nested page.
+1. List the root stream (posts or media) created since min(watermark, lookback_since),
+   rounded down to midnight UTC, or everything on the first run, with the child streams
+   (comments, replies) expanded in the same call. A re-run with nothing new therefore
+   costs one call per endpoint as long as the posts of the look-back fit on one page and
+   their comments in one nested page. The rounding keeps `since` (which Graph repeats in
+   its paging links) the same all day, so unchanged pages have unchanged bodies and the
+   loader stores nothing.
 2. Follow the `paging.next` link of any nested connection that has more pages (its own
    endpoint: facebook.comments, instagram.comments, instagram.replies).
 3. Report complete scopes: every post or media listed (Scope(since, kind="post")), and for
@@ -18,6 +21,7 @@ The pass (see connectors/base.py for the contract):
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Iterator
 
 from channelwatch.items import Item, ItemError, parse_timestamp
@@ -54,7 +58,7 @@ class GraphConnector:
         root = self._streams[self.root_stream.name]
         mark = state.watermarks.get(root.name)
         newest = parse_timestamp(mark, "watermark") if mark else None
-        since = min(newest, state.lookback_since) if newest else None
+        since = _day_start(min(newest, state.lookback_since)) if newest else None
         size = self.settings.page_size
         params = {"fields": root.field_expression(size), "limit": str(size)}
         if since is not None:
@@ -133,3 +137,7 @@ class GraphConnector:
             ident = record.get("id") if isinstance(record, dict) else None
             raise BadResponse(f"{self.platform}: {stream.name}: object {ident!r} cannot be "
                               f"parsed: {type(exc).__name__}: {exc}") from None
+
+
+def _day_start(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
