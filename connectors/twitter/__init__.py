@@ -1,0 +1,23 @@
+"""The X connector (X API v2, over tweepy.Client with an app-only bearer token).
+
+`build(account, credentials, api)` returns a `TwitterConnector`; see connector.py for the
+pass and its cost, client.py for tweepy's quirks, errors.py for the response table.
+"""
+
+from __future__ import annotations
+
+from connectors.twitter.connector import TwitterConnector
+from connectors.twitter.settings import TwitterSettings
+
+__all__ = ["TwitterConnector", "TwitterSettings", "build"]
+
+
+def build(account, credentials, api) -> TwitterConnector:
+    """The connector for one X account.
+
+    Args:
+        account: `channelwatch.config.Account` (id: the numeric X user id).
+        credentials: `channelwatch.secrets.Credentials` (token: the bearer token).
+        api: `channelwatch.config.Api`.
+    """
+    return TwitterConnector(account, credentials, TwitterSettings.from_api(api))

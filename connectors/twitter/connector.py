@@ -1,0 +1,132 @@
+"""One pass over an X account: its posts, its mentions, and the replies in its conversations.
+
+The pass, in order:
+
+1. get_users_tweets and get_users_mentions, newest first, from the look-back start
+   (start_time) — or from the stored since_id when the last pass is older than the
+   look-back, so that a gap is caught up. Both are re-read over the look-back rather than
+   from since_id alone: it is how the pass learns which conversations are the council's,
+   sees edits, and lists its posts and mentions completely (Scope kind "post" and
+   "mention") so that deleted ones are marked. The newest id of each is kept as its
+   since_id watermark.
+2. search_recent_tweets with "conversation_id:A OR conversation_id:B ..." over every
+   conversation those tweets belong to, from the later of the look-back start and 7 days
+   ago (recent search sees 7 days). The queries are as long as the access tier allows
+   (512 characters: 13 conversations a query). Each conversation is then listed
+   completely since that time (Scope root_id=conversation).
+
+Cost (X bills reads per post returned): a pass reads the look-back's own posts and mentions
+and the last 7 days of replies in their conversations, whether new or not. On a pass with
+nothing new: users_tweets 1 call, users_mentions 1 call (while each holds at most 100
+tweets in the look-back) and search_recent 1 call per 13 conversations. Lower
+lookback_days for X, or run it less often, on a tier with a small monthly read cap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+from connectors.base import Batch, FetchResult, FetchState, Scope
+from connectors.twitter import parse, streams
+from connectors.twitter.client import TwitterClient
+from connectors.twitter.settings import TwitterSettings
+
+SEARCH_WINDOW = timedelta(days=7)
+# Recent search refuses a start_time older than 7 days by its clock, not ours.
+SEARCH_MARGIN = timedelta(minutes=5)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def conversation_queries(conversations: list[str], max_chars: int) -> list[tuple[str, list[str]]]:
+    """OR-queries of conversation_id: terms, each at most max_chars long."""
+    queries: list[tuple[str, list[str]]] = []
+    terms: list[str] = []
+    ids: list[str] = []
+    for conversation in conversations:
+        term = f"conversation_id:{conversation}"
+        if terms and len(" OR ".join([*terms, term])) > max_chars:
+            queries.append((" OR ".join(terms), ids))
+            terms, ids = [], []
+        terms.append(term)
+        ids.append(conversation)
+    if terms:
+        queries.append((" OR ".join(terms), ids))
+    return queries
+
+
+class TwitterConnector:
+    """The connector for one X account (see the module docstring).
+
+    Args:
+        account: `channelwatch.config.Account`; its id is the numeric X user id.
+        credentials: `channelwatch.secrets.Credentials`; the token is an app-only bearer token.
+        settings: `TwitterSettings`.
+        client: a ready client (tests); built from the above otherwise.
+    """
+
+    platform = "twitter"
+
+    def __init__(self, account, credentials, settings: TwitterSettings,
+                 client: TwitterClient | None = None) -> None:
+        self.account = account
+        self.settings = settings
+        self.client = client or TwitterClient(credentials.conn_id, credentials.token, settings)
+        self._marks: dict[str, str] = {}
+        self._scopes: list[Scope] = []
+
+    def result(self) -> FetchResult:
+        return FetchResult(watermarks=dict(self._marks), complete_scopes=list(self._scopes),
+                           api_calls=dict(self.client.api_calls), quota_units={})
+
+    def fetch(self, state: FetchState) -> Iterator[Batch]:
+        self._marks, self._scopes = {}, []
+        account = self.account.id
+        lookback = state.lookback_since
+        marks: dict[str, str] = {}
+        scopes: list[Scope] = []
+        conversations: dict[str, int] = {}  # conversation id -> newest tweet id seen in it
+
+        for stream in (streams.OWN, streams.MENTIONS):
+            params = dict(stream.params)
+            params["max_results"] = self._size(stream)
+            mark = state.watermarks.get(stream.name)
+            if mark and mark.isdigit() and parse.snowflake_time(mark) < lookback:
+                params["since_id"] = mark
+            else:
+                params["start_time"] = _iso(lookback)
+            newest = int(mark) if mark and mark.isdigit() else None
+            for body, raw in self.client.pages(stream.name, stream.method, account,
+                                               token_param=stream.token_param, **params):
+                items = list(parse.page_items(body, account))
+                for tweet in body.get("data") or []:
+                    tweet_id = int(tweet["id"])
+                    newest = max(newest or tweet_id, tweet_id)
+                    conversation = str(tweet.get("conversation_id") or tweet["id"])
+                    conversations[conversation] = max(conversations.get(conversation, 0), tweet_id)
+                yield Batch(items, [raw])
+            if newest is not None:
+                marks[stream.name] = str(newest)
+            scopes.append(Scope(since=lookback, kind=stream.kind))
+
+        search_since = max(lookback, state.now - SEARCH_WINDOW + SEARCH_MARGIN)
+        stream = streams.CONVERSATIONS
+        ordered = sorted(conversations, key=lambda c: -conversations[c])
+        for query, ids in conversation_queries(ordered, self.settings.query_max_chars):
+            params = dict(stream.params)
+            params.update(max_results=self._size(stream), start_time=_iso(search_since))
+            for body, raw in self.client.pages(stream.name, stream.method, query,
+                                               token_param=stream.token_param, **params):
+                # Roots are the timelines' (own posts, mentions); a root that is neither
+                # is someone else's post the council joined, and not kept.
+                yield Batch(list(parse.page_items(body, account, replies_only=True)), [raw])
+            scopes += [Scope(since=search_since, root_id=c) for c in ids]
+
+        self._marks, self._scopes = marks, scopes
+
+    def _size(self, stream: streams.Stream) -> int:
+        low, high = stream.max_results
+        return max(low, min(high, self.settings.page_size))
