@@ -43,7 +43,7 @@ _CONFUSABLES = {
     "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n",
     "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x",
     # Latin look-alikes and ligatures NFKC keeps
-    "ı": "i", "ȷ": "j", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d",
+    "ı": "i", "ȷ": "j", "ƒ": "f", "ɓ": "b", "ƙ": "k", "ɱ": "m", "ɲ": "n", "ʂ": "s", "ʐ": "z", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d",
     "þ": "th", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss", "ɑ": "a", "ɩ": "i",
     "ʀ": "r", "ꜱ": "s", "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ғ": "f", "ɢ": "g",
     "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p",
@@ -80,7 +80,14 @@ def _fold_char_uncached(ch: str) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
-    return _fold_char_uncached(ch)
+    # Fold to a fixpoint so that normalising twice changes nothing more (Ð → ð → d).
+    out = _fold_char_uncached(ch)
+    for _ in range(3):
+        again = "".join(_fold_char_uncached(c) if not c.isascii() else c for c in out)
+        if again == out:
+            break
+        out = again
+    return out
 
 
 # Characters that force the careful path: anything non-ASCII that is not plainly a letter
