@@ -408,7 +408,7 @@ def parse_fields(text: str) -> list[FieldSpec]:
 class _Obj:
     """A stored object with its times parsed once."""
 
-    __slots__ = ("id", "type", "ts", "gone", "edits", "rec", "owner", "parent")
+    __slots__ = ("id", "type", "ts", "gone", "edits", "rec", "owner", "parent", "up")
 
     def __init__(self, type_: str, rec: dict) -> None:
         private = rec.get("_sandbox") or {}
@@ -423,9 +423,14 @@ class _Obj:
                             for e in private.get("edits") or [])
         self.owner: str | None = None  # page / IG user / post / media it belongs to
         self.parent: str | None = None  # the comment it replies to
+        self.up: _Obj | None = None  # the comment or post it hangs from
 
     def visible(self, now: float) -> bool:
-        return self.ts <= now and (self.gone is None or self.gone > now)
+        """Created, not deleted, and neither is what it hangs from: deleting a comment
+        deletes its replies, deleting a post its comments, on both platforms."""
+        if self.ts > now or (self.gone is not None and self.gone <= now):
+            return False
+        return self.up is None or self.up.visible(now)
 
     def text(self, now: float) -> Any:
         field = TEXT_FIELD.get(self.type)
@@ -523,6 +528,8 @@ class _Index:
             obj.parent = str(parent["id"]) if isinstance(parent, dict) and parent.get("id") else None
             comments.append(obj)
             self.nodes[obj.id] = obj
+        for obj in comments:
+            obj.up = self.nodes.get(obj.parent) if obj.parent else self.nodes[obj.owner]
         self.post_stream = _group(comments, lambda o: o.owner)
         self.post_toplevel = _group([c for c in comments if c.parent is None], lambda o: o.owner)
         self.comment_replies = _group([c for c in comments if c.parent], lambda o: o.parent)
@@ -555,6 +562,8 @@ class _Index:
             if obj.owner is not None:
                 self.nodes[obj.id] = obj
         ig_comments = [c for c in ig_comments if c.owner is not None]
+        for obj in ig_comments:
+            obj.up = by_id.get(obj.parent) if obj.parent else self.nodes.get(obj.owner)
         self.media_all = _group(ig_comments, lambda o: o.owner)
         self.media_toplevel = _group([c for c in ig_comments if c.parent is None],
                                      lambda o: o.owner)
@@ -902,6 +911,8 @@ def _field(ctx: _Context, node_type: str, node: Any, rec: dict, name: str) -> An
         if node_type == "IGMedia" and name == "comments_count":
             # Instagram counts replies too.
             return ctx.idx.media_all.get(node.id, EMPTY).count(ctx.now)
+        if name == "like_count" and node_type in ("Comment", "IGMedia", "IGComment"):
+            return rec.get(name, 0)  # Graph says 0 rather than leaving it out
     elif node_type == "IGUser" and name == "media_count":
         return ctx.idx.user_media.get(rec["id"], EMPTY).count(ctx.now)
     return rec.get(name)
