@@ -271,10 +271,10 @@ def sync_findings(conn_or_engine: Connection | Engine, found: Iterable[Any], *,
     result = SyncResult()
     with _begin(conn_or_engine) as conn:
         _upsert(conn, incoming, now, result)
-        _carry_over(conn, now, tz, result)
         if scope_keys is not None:
             _resolve_not_firing(conn, incoming, scope_keys, now, result)
         _handle_deleted(conn, now, result)
+        _carry_over(conn, now, tz, result)  # only what is still new after the above
     return result
 
 
