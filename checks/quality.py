@@ -15,15 +15,21 @@ created_epoch not null         the timestamp parses as ISO 8601 with an offset
 created_epoch <= now + skew    no timestamp in the future
 text_type in {"str"}           texts are strings (never null, bytes or numbers)
 account in configured ids      the batch belongs to a configured account
-parent_known is True           a reply's parent is in the batch, or already stored
-counted >= reported            (run suite) the warehouse holds at least as many comments
+parent_known is True           a reply's parent is in the batch, stored, or (pass suite)
+                               stored by the end of the pass; a reply whose parent is
+                               gone (X keeps replies to deleted posts) passes when its
+                               thread's root is there
+counted >= reported            (pass suite) the warehouse holds at least as many comments
                                as the API's own total says exist: Graph comment
                                summaries, Instagram comments_count, YouTube
                                totalReplyCount
 ============================  ==========================================================
 
-`validate_batch` runs before a batch is loaded; `validate_totals` after the last batch of a
-pass is committed. A failing result carries the GX validation result (JSON) and a short
+`validate_batch` runs before a batch is loaded. `validate_pass` runs once the last batch of
+a pass is committed: a connector may list replies before the posts they answer (YouTube
+lists comment threads before videos), so a parent missing from a batch and from the
+warehouse is looked for again at the end of the pass, and the API totals are compared with
+what is then stored. A failing result carries the GX validation result (JSON) and a short
 list of failed expectations with example ids, which the pipeline stores in
 ``quarantined_batches``.
 """
@@ -46,8 +52,8 @@ import pandas as pd  # noqa: E402
 
 from channelwatch.items import Item, ItemError, parse_timestamp  # noqa: E402
 
-__all__ = ["QualityResult", "validate_batch", "validate_totals", "reported_totals",
-           "CLOCK_SKEW"]
+__all__ = ["QualityResult", "Total", "validate_batch", "validate_pass", "validate_totals",
+           "reported_totals", "parents_to_look_up", "CLOCK_SKEW"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ EXAMPLES = 20  # failing ids kept per expectation
 
 BATCH_SUITE = "channelwatch.batch"
 TOTALS_SUITE = "channelwatch.totals"
+PASS_SUITE = "channelwatch.pass"
 
 
 @dataclasses.dataclass(slots=True)
@@ -234,14 +241,14 @@ def batch_frame(items: Iterable[Item | Mapping[str, Any]],
     for item in items:
         item_id = _field(item, "id")
         parent = _field(item, "parent_id")
+        root = _field(item, "root_id")
         rows.append({
             "platform": _field(item, "platform"),
             "id": None if item_id in (None, "") else str(item_id),
             "account": _field(item, "account"),
             "created_epoch": _epoch(_field(item, "created_at")),
             "text_type": type(_field(item, "text")).__name__,
-            "parent_known": parent in (None, "") or str(parent) in in_batch
-            or str(parent) in known_ids,
+            "parent_known": _attached(parent, root, item_id, in_batch, known_ids),
         })
     frame = pd.DataFrame(rows, columns=["platform", "id", "account", "created_epoch",
                                          "text_type", "parent_known"])
@@ -254,12 +261,30 @@ def batch_frame(items: Iterable[Item | Mapping[str, Any]],
     return frame
 
 
+def _attached(parent: Any, root: Any, item_id: Any, *known: set[str] | frozenset[str]) -> bool:
+    """A reply is attached when its parent is known, or — the parent being gone (X keeps
+    replies to deleted posts, and a deleted post cannot be collected afterwards) — when the
+    root of its thread is. Posts are always attached."""
+    if parent in (None, ""):
+        return True
+    if any(str(parent) in ids for ids in known):
+        return True
+    return root not in (None, "", item_id, parent) and any(str(root) in ids for ids in known)
+
+
 def parents_to_look_up(items: Iterable[Item | Mapping[str, Any]]) -> set[str]:
-    """Parent ids not in the batch itself: the caller looks them up in the warehouse."""
+    """Parent and thread-root ids of replies not in the batch itself: the caller looks them
+    up in the warehouse."""
     items = list(items)
     in_batch = {str(_field(i, "id")) for i in items}
-    return {str(p) for p in (_field(i, "parent_id") for i in items)
-            if p not in (None, "") and str(p) not in in_batch}
+    wanted = set()
+    for item in items:
+        if _field(item, "parent_id") in (None, ""):
+            continue
+        for ref in (_field(item, "parent_id"), _field(item, "root_id")):
+            if ref not in (None, "") and str(ref) not in in_batch:
+                wanted.add(str(ref))
+    return wanted
 
 
 def validate_batch(items: Iterable[Item | Mapping[str, Any]], *, platform: str,
@@ -366,6 +391,39 @@ def _count(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def validate_pass(orphans: Sequence[Item], known_ids: set[str] | frozenset[str],
+                  totals: Sequence[tuple[Total, int]]) -> QualityResult:
+    """The checks that need a whole pass, once its batches are committed.
+
+    Args:
+        orphans: items whose parent was neither in their batch nor stored when their batch
+            was validated (a connector may list replies before the posts they answer).
+        known_ids: those parents (and thread roots) that are stored now.
+        totals: (total, counted) pairs; counted is the number of stored, not deleted items
+            in the total's scope.
+
+    Returns:
+        One `QualityResult` (suite "channelwatch.pass") over both checks.
+    """
+    unique = {str(i.id): i for i in orphans}
+    frame = pd.DataFrame(
+        [{"id": key, "parent_known": _attached(i.parent_id, i.root_id, i.id, known_ids)}
+         for key, i in unique.items()],
+        columns=["id", "parent_known"])
+    frame["id"] = frame["id"].astype(object)
+    frame["parent_known"] = frame["parent_known"].astype(bool)
+    _context()
+    parents = gx.ExpectationSuite(name=PASS_SUITE)
+    parents.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
+        column="parent_known", value_set=[True]))
+    first = _run("batch", parents, frame)
+    second = validate_totals(totals)
+    results = {"success": first.success and second.success,
+               "results": first.result.get("results", []) + second.result.get("results", [])}
+    return QualityResult(PASS_SUITE, first.success and second.success,
+                         first.failed + second.failed, results, first.rows + second.rows)
 
 
 def validate_totals(rows: Sequence[tuple[Total, int]]) -> QualityResult:
