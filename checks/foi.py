@@ -23,11 +23,16 @@ def received(doc: Doc, ctx: Context) -> Finding | None:
     hit = first_hit(doc, "foi.explicit")
     label = "request naming the law"
     if hit is None:
+        hit = first_hit(doc, "foi.complete_cues")
+        label = "request for recorded information"
+    if hit is None:
         cue = first_hit(doc, "foi.request_cues")
         if cue is None:
             return None
-        obj = first_hit(doc, "foi.info_objects")
-        if obj is None:
+        cue_end = cue[1] + len(cue[2])
+        objects = [s for s, p in doc.hits.get("foi.info_objects", ())
+                   if s + len(p) <= cue[1] or s >= cue_end]
+        if not objects:
             return None
         hit, label = cue, "request for recorded information"
     q, span = ctx.quote(doc, hit[2])
