@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from checks.context import Context, Doc, count_hits, describe, domain_in, first_hit, host_of
 from checks.finding import Finding
+from checks.normalise import tokens
 
 SPONSORED = "third_party_advertising.sponsored_post"
 SPAM = "third_party_advertising.comment_spam"
@@ -126,6 +127,16 @@ def sponsored_post(doc: Doc, ctx: Context) -> Finding | None:
     return ctx.finding(doc, SPONSORED, "high", text, span=span)
 
 
+def _bare(doc: Doc, links: list[tuple[str, int, int]]) -> bool:
+    """True when the comment is little more than a link (three words or fewer besides)."""
+    text, pos, rest = doc.norm.text, 0, []
+    for _, start, end in doc.urls():
+        rest.append(text[pos:start])
+        pos = end
+    rest.append(text[pos:])
+    return len(tokens(" ".join(rest))) <= 3
+
+
 def comment_spam(doc: Doc, ctx: Context) -> Finding | None:
     """third_party_advertising.comment_spam on a public comment, post or mention."""
     hit = first_hit(doc, "spam.strong") if doc.hits else None
@@ -137,6 +148,10 @@ def comment_spam(doc: Doc, ctx: Context) -> Finding | None:
     if not weak and not doc.has_url_hint():
         return None
     links = [u for u in doc.urls() if not domain_in(host_of(u[0]), ctx.public_link_domains)]
+    if links and _bare(doc, links):
+        q, span = ctx.quote_norm_span(doc, links[0][1], links[0][2])
+        return ctx.finding(doc, SPAM, "low", f"comment that is only a link {describe(q)}",
+                           span=span)
     if len(weak) >= ctx.spam_weak_needed or (weak and links) or (links and _affiliate(doc, ctx)):
         words = ", ".join(sorted(weak))
         if links:
