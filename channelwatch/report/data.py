@@ -66,8 +66,16 @@ class Window:
     day_start: datetime
     day_end: datetime
     as_of: datetime
+    until: datetime  # exclusive upper bound: everything at or before as_of is in
     trend_days: list[date]
     trend_bounds: list[tuple[datetime, datetime]]
+
+    @property
+    def until_epoch(self) -> int:
+        """`until` for columns in whole epoch seconds (exclusive)."""
+        if self.until >= self.day_end:
+            return int(self.day_end.timestamp())
+        return int(self.as_of.timestamp()) + 1
 
     @property
     def trend_start(self) -> datetime:
@@ -78,7 +86,9 @@ class Window:
         zone = ZoneInfo(tz)
         start, end = local_day_bounds(report_date, zone)
         days = [report_date - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
-        return cls(report_date, zone, start, end, min(now, end), days,
+        as_of = min(now, end)
+        until = min(now + timedelta(microseconds=1), end)
+        return cls(report_date, zone, start, end, as_of, until, days,
                    [local_day_bounds(d, zone) for d in days])
 
     def local(self, value: datetime) -> datetime:
@@ -121,7 +131,7 @@ def items_per_channel(conn: Connection, w: Window) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for platform, account_id, is_own, n in conn.execute(
             select(items.c.platform, items.c.account_id, items.c.is_own, func.count())
-            .where(items.c.created_at >= w.day_start, items.c.created_at < w.as_of)
+            .where(items.c.created_at >= w.day_start, items.c.created_at < w.until)
             .group_by(items.c.platform, items.c.account_id, items.c.is_own)):
         row = out.setdefault(f"{platform}:{account_id}", {"public": 0, "council": 0,
                                                           "ingested": 0, "fetched": 0})
@@ -131,7 +141,7 @@ def items_per_channel(conn: Connection, w: Window) -> dict[str, dict[str, int]]:
                    func.coalesce(func.sum(ingestion_runs.c.items_new), 0),
                    func.coalesce(func.sum(ingestion_runs.c.items_seen), 0))
             .where(ingestion_runs.c.started_at >= w.day_start,
-                   ingestion_runs.c.started_at < w.as_of)
+                   ingestion_runs.c.started_at < w.until)
             .group_by(ingestion_runs.c.platform, ingestion_runs.c.account_id)):
         row = out.setdefault(f"{platform}:{account_id}", {"public": 0, "council": 0,
                                                           "ingested": 0, "fetched": 0})
@@ -146,9 +156,9 @@ def findings_then(w: Window):
     A finding matters when it was active at as_of, was detected during the day, or changed
     status during the day. Columns: every findings column plus ``status_then``.
     """
-    then = func.coalesce(status_as_of(w.as_of), literal("new"))
+    then = func.coalesce(status_as_of(w.until - timedelta(microseconds=1)), literal("new"))
     return (select(findings, then.label("status_then"))
-            .where(findings.c.detected_at < w.as_of,
+            .where(findings.c.detected_at < w.until,
                    or_(findings.c.status.in_(ACTIVE),
                        findings.c.status_changed_at >= w.day_start))
             .subquery("fthen"))
@@ -176,7 +186,7 @@ def counts_by_category(conn: Connection, w: Window, fthen) -> dict[str, dict[str
             select(findings.c.category, func.count())
             .select_from(finding_events.join(findings,
                                              findings.c.finding_id == finding_events.c.finding_id))
-            .where(finding_events.c.at >= w.day_start, finding_events.c.at < w.as_of,
+            .where(finding_events.c.at >= w.day_start, finding_events.c.at < w.until,
                    finding_events.c.action.in_(("resolved", "dismissed")))
             .group_by(findings.c.category)):
         out.setdefault(category, {"new": 0, "open": 0, "overdue": 0, "carried_over": 0,
@@ -264,8 +274,8 @@ def responsiveness(conn: Connection, w: Window, target_hours: float) -> dict[str
     (answered items, answers given by as_of)."""
     r = item_responses.c
     window = and_(r.needs_reply.is_(True), r.created_epoch >= int(w.trend_start.timestamp()),
-                  r.created_epoch < int(w.as_of.timestamp()))
-    answered = and_(r.first_reply_at.is_not(None), r.first_reply_at <= w.as_of)
+                  r.created_epoch < w.until_epoch)
+    answered = and_(r.first_reply_at.is_not(None), r.first_reply_at < w.until)
     out: dict[str, dict[str, Any]] = {}
     for platform, account_id, needing, replied, within in conn.execute(
             select(r.platform, r.account_id, func.count(),
@@ -300,7 +310,7 @@ def trend_findings(conn: Connection, w: Window) -> dict[str, list[int]]:
     """Findings detected per local day per category over the trend window."""
     bucket = _day_bucket(findings.c.detected_at, w.trend_bounds).label("d")
     sub = (select(bucket, findings.c.category)
-           .where(findings.c.detected_at >= w.trend_start, findings.c.detected_at < w.as_of)
+           .where(findings.c.detected_at >= w.trend_start, findings.c.detected_at < w.until)
            .subquery())
     out = {c: [0] * len(w.trend_days) for c in CATEGORIES}
     for d, category, n in conn.execute(
@@ -319,8 +329,8 @@ def trend_response(conn: Connection, w: Window) -> dict[str, list[float | None]]
                    r.response_business_hours.label("h"))
             .where(r.needs_reply.is_(True),
                    r.created_epoch >= int(w.trend_start.timestamp()),
-                   r.created_epoch < int(w.as_of.timestamp()),
-                   r.first_reply_at.is_not(None), r.first_reply_at <= w.as_of,
+                   r.created_epoch < w.until_epoch,
+                   r.first_reply_at.is_not(None), r.first_reply_at < w.until,
                    r.response_business_hours.is_not(None))
             .subquery())
     parts = (base.c.platform, base.c.account_id, base.c.d)
@@ -343,12 +353,12 @@ def pipeline_health(conn: Connection, w: Window, settings: Settings,
     """Accounts not ingested recently, failed runs and quarantined batches of the day, and
     the API calls and quota units the day's runs used."""
     run = ingestion_runs.c
-    ok = and_(run.status == "success", run.finished_at.is_not(None), run.finished_at <= w.as_of)
+    ok = and_(run.status == "success", run.finished_at.is_not(None), run.finished_at < w.until)
     last_ok: dict[str, datetime | None] = {}
     for platform, account_id, at in conn.execute(
             select(run.platform, run.account_id,
                    type_coerce(func.max(case((ok, run.finished_at), else_=None)), UTCDateTime))
-            .where(run.started_at < w.as_of).group_by(run.platform, run.account_id)):
+            .where(run.started_at < w.until).group_by(run.platform, run.account_id)):
         last_ok[f"{platform}:{account_id}"] = at
     gap = timedelta(hours=settings.monitoring.gap_hours)
     accounts_out = []
@@ -357,7 +367,7 @@ def pipeline_health(conn: Connection, w: Window, settings: Settings,
             select(run.platform, run.account_id, run.status, func.count(),
                    func.coalesce(func.sum(run.api_calls), 0),
                    func.coalesce(func.sum(run.quota_units), 0))
-            .where(run.started_at >= w.day_start, run.started_at < w.as_of)
+            .where(run.started_at >= w.day_start, run.started_at < w.until)
             .group_by(run.platform, run.account_id, run.status)):
         u = usage.setdefault(f"{platform}:{account_id}", {"runs": 0, "failed": 0,
                                                           "api_calls": 0, "quota_units": 0})
@@ -377,13 +387,13 @@ def pipeline_health(conn: Connection, w: Window, settings: Settings,
                              "quota_share": (u["quota_units"] / quota) if quota else None})
     failed = [dict(r._mapping) for r in conn.execute(
         select(run.run_id, run.platform, run.account_id, run.started_at, run.status, run.error)
-        .where(run.started_at >= w.day_start, run.started_at < w.as_of,
+        .where(run.started_at >= w.day_start, run.started_at < w.until,
                run.status.in_(("failed", "quarantined")))
         .order_by(run.started_at).limit(50))]
     q = quarantined_batches.c
-    in_day = and_(q.quarantined_at >= w.day_start, q.quarantined_at < w.as_of)
-    unreleased = and_(q.quarantined_at < w.as_of,
-                      or_(q.released_at.is_(None), q.released_at > w.as_of))
+    in_day = and_(q.quarantined_at >= w.day_start, q.quarantined_at < w.until)
+    unreleased = and_(q.quarantined_at < w.until,
+                      or_(q.released_at.is_(None), q.released_at >= w.until))
     quarantined = [dict(r._mapping) for r in conn.execute(
         select(q.batch_id, q.run_id, q.platform, q.account_id, q.quarantined_at,
                q.item_count, q.failed_expectations, q.released_at)
