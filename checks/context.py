@@ -26,6 +26,7 @@ _NOT_PHRASES = {"advertising.affiliate_domains", "advertising.affiliate_params",
 # Single-word lists the rules test as sets (they are common words: matching them as
 # phrases would make every text a candidate).
 WORD_SETS = ("needs_reply.question_starts", "abuse.targets", "spam.weak", "political.context",
+             "abuse.target_phrases",
              "political.vote_for_neutral", "advertising.public_body_words")
 # Lists whose single words also match look-alike-digit spellings.
 _LEET_LISTS = {"profanity.strong", "abuse.slurs", "abuse.insults", "abuse.weak_insults",
@@ -153,6 +154,9 @@ class Context:
             self.words[name] = frozenset(
                 t for raw in self.lex[family].get(key, []) for phrase in expand(str(raw))
                 for t in tokens(normalise(phrase).text))
+        self.target_phrases = tuple(
+            p for raw in self.lex["abuse"].get("target_phrases", []) for phrase in expand(str(raw))
+            if (p := tuple(tokens(normalise(phrase).text))))
         self.spam_weak_needed = int(self.lex["spam"].get("weak_needed", 2))
         adv = self.lex["advertising"]
         self.affiliate_domains = frozenset(str(d).lower() for d in adv.get("affiliate_domains", []))

@@ -7,7 +7,7 @@ tokenised exactly like the text it is matched against.
 
 Matching does not use regular-expression alternations (a 500-term alternation runs at about
 14,000 texts/s). Every phrase is indexed under one of its tokens (an uncommon one, from the
-least crowded bucket); one C-level set
+least crowded bucket) and, for longer phrases, a second token at a fixed offset; one C-level set
 intersection between the text's tokens and the index keys finds the candidates, and only
 those are checked for the full phrase. Almost all texts leave the intersection empty.
 """
@@ -148,12 +148,17 @@ class Matcher:
 
     def __init__(self, lists: Mapping[str, Iterable[str]], leet: Iterable[str] = ()) -> None:
         leet = set(leet)
-        index: dict[str, list[tuple[str, tuple[str, ...], int]]] = {}
+        # key token -> names of the single-token phrases equal to it
+        singles: dict[str, list[str]] = {}
+        # key token -> (offset, token at that offset) -> [(name, phrase, key index)]
+        anchored: dict[str, dict[tuple[int, str], list[tuple[str, tuple[str, ...], int]]]] = {}
         seen: set[tuple[str, tuple[str, ...]]] = set()
+        load: dict[str, int] = {}
+
         # Key choice: an uncommon token, then a bucket that is not crowded, then the longest.
         def rank(var: tuple[str, ...], i: int) -> tuple[bool, bool, bool, int, int]:
             tok = var[i]
-            return (tok in TOP, tok in COMMON, len(index.get(tok, ())) > 8, -len(tok), -i)
+            return (tok in TOP, tok in COMMON, load.get(tok, 0) > 8, -len(tok), -i)
 
         for name, phrases in lists.items():
             for raw in phrases:
@@ -169,9 +174,20 @@ class Matcher:
                             continue
                         seen.add((name, var))
                         k = min(range(len(var)), key=lambda i: rank(var, i))
-                        index.setdefault(var[k], []).append((name, var, k))
-        self._index = index
-        self.keys = frozenset(index)
+                        load[var[k]] = load.get(var[k], 0) + 1
+                        if len(var) == 1:
+                            singles.setdefault(var[0], []).append(name)
+                            continue
+                        # A second token, at a fixed offset from the key, narrows the
+                        # candidates to the phrases that can still match.
+                        j = min((i for i in range(len(var)) if i != k),
+                                key=lambda i: rank(var, i))
+                        anchored.setdefault(var[k], {}).setdefault((j - k, var[j]), []).append(
+                            (name, var, k))
+        self._singles = singles
+        self._anchored = anchored
+        self._offsets = {key: tuple(sorted({d for d, _ in sub})) for key, sub in anchored.items()}
+        self.keys = frozenset(singles) | frozenset(anchored)
         self.size = len(seen)
 
     def scan(self, toks: list[str]) -> dict[str, list[tuple[int, tuple[str, ...]]]]:
@@ -181,21 +197,28 @@ class Matcher:
             return _EMPTY
         out: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         n = len(toks)
-        index = self._index
+        singles, anchored, offsets = self._singles, self._anchored, self._offsets
         for key in hits:
-            entries = index[key]
+            names = singles.get(key)
+            sub = anchored.get(key)
             pos = -1
             for _ in range(toks.count(key)):
                 pos = toks.index(key, pos + 1)
-                for name, phrase, k in entries:
-                    size = len(phrase)
-                    if size == 1:
-                        out.setdefault(name, []).append((pos, phrase))
-                        continue
-                    start = pos - k
-                    if start >= 0 and start + size <= n and \
-                            tuple(toks[start:start + size]) == phrase:
-                        out.setdefault(name, []).append((start, phrase))
+                if names:
+                    for name in names:
+                        out.setdefault(name, []).append((pos, (key,)))
+                if sub:
+                    for d in offsets[key]:
+                        j = pos + d
+                        if 0 <= j < n:
+                            entries = sub.get((d, toks[j]))
+                            if entries:
+                                for name, phrase, k in entries:
+                                    start = pos - k
+                                    size = len(phrase)
+                                    if start >= 0 and start + size <= n and (
+                                            size == 2 or tuple(toks[start:start + size]) == phrase):
+                                        out.setdefault(name, []).append((start, phrase))
         return out
 
 

@@ -31,7 +31,9 @@ def _targeted(doc: Doc, ctx: Context) -> tuple[int, tuple[str, ...]] | None:
     window = int(ctx.lex["abuse"].get("target_window", 3))
     words = ctx.words["abuse.targets"]
     targets = [i for i, t in enumerate(doc.toks) if t in words or t[:1] == "@"]
-    targets += [s for s, _ in doc.hits.get("abuse.target_phrases", ())]
+    toks = doc.toks
+    targets += [i for p in ctx.target_phrases for i in range(len(toks) - len(p) + 1)
+                if tuple(toks[i:i + len(p)]) == p]
     for start, phrase in weak:
         end = start + len(phrase) - 1
         if any(-window <= start - t <= window or -window <= t - end <= window
