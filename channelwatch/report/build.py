@@ -189,7 +189,7 @@ def collect(settings: Settings, engine: Engine, w: d.Window, generated_at: datet
             sections_raw.append((key, title, why, *d.section_rows(conn, w, fthen, cond)))
         other_total, other_new, other_rows = d.section_rows(conn, w, fthen,
                                                             d.other_open_condition(w, fthen))
-        csv_rows = d.all_rows(conn, fthen)
+        csv_rows = d.all_rows(conn, w, fthen)
         trend_f = d.trend_findings(conn, w)
         trend_r = d.trend_response(conn, w)
         health = d.pipeline_health(conn, w, settings, channels)

@@ -194,8 +194,12 @@ def counts_by_category(conn: Connection, w: Window, fthen) -> dict[str, dict[str
     return out
 
 
-def _finding_rows(conn: Connection, fthen, where, limit: int | None):
-    # The same order as `channelwatch findings list`: category, severity, due, detected.
+def _finding_rows(conn: Connection, w: Window, fthen, where, limit: int | None):
+    # Most in need of attention first: not yet acknowledged before acknowledged, new today
+    # before carried over, then as `channelwatch findings list` orders (category, severity,
+    # due, detected) — so today's concerns are never below the fold of a long section.
+    acknowledged = case((fthen.c.status_then == "acknowledged", 1), else_=0)
+    carried = case((fthen.c.detected_at >= w.day_start, 0), else_=1)
     category_rank = case({c: i for i, c in enumerate(CATEGORIES)}, value=fthen.c.category,
                          else_=len(CATEGORIES))
     severity_rank = case({"high": 0, "medium": 1, "low": 2}, value=fthen.c.severity, else_=3)
@@ -207,7 +211,7 @@ def _finding_rows(conn: Connection, fthen, where, limit: int | None):
              .select_from(fthen.outerjoin(items, and_(items.c.platform == fthen.c.platform,
                                                       items.c.item_id == fthen.c.item_id)))
              .where(where)
-             .order_by(category_rank, severity_rank,
+             .order_by(acknowledged, carried, category_rank, severity_rank,
                        case((fthen.c.due_at.is_(None), 1), else_=0), fthen.c.due_at,
                        fthen.c.detected_at, fthen.c.finding_id))
     if limit is not None:
@@ -252,13 +256,13 @@ def section_rows(conn: Connection, w: Window, fthen, condition,
     total, new = conn.execute(
         select(func.count(), func.sum(case((fthen.c.detected_at >= w.day_start, 1), else_=0)))
         .select_from(fthen).where(condition)).one()
-    rows = _finding_rows(conn, fthen, condition, limit) if total else []
+    rows = _finding_rows(conn, w, fthen, condition, limit) if total else []
     return int(total), int(new or 0), rows
 
 
-def all_rows(conn: Connection, fthen) -> list[dict[str, Any]]:
+def all_rows(conn: Connection, w: Window, fthen) -> list[dict[str, Any]]:
     """Every finding that matters to the day (for the CSV), most urgent first."""
-    return _finding_rows(conn, fthen, literal(True), None)
+    return _finding_rows(conn, w, fthen, literal(True), None)
 
 
 def _percentile_columns(value, rn, n):
