@@ -9,9 +9,10 @@ The pass, in order:
    sees edits, and lists its posts and mentions completely (Scope kind "post" and
    "mention") so that deleted ones are marked. The newest id of each is kept as its
    since_id watermark.
-2. search_recent_tweets with "conversation_id:A OR conversation_id:B ..." over every
-   conversation those tweets belong to, from the later of the look-back start and 7 days
-   ago (recent search sees 7 days). The queries are as long as the access tier allows
+2. search_recent_tweets with "conversation_id:A OR conversation_id:B ..." over the
+   council's conversations among them — those of its own tweets, those a mention starts,
+   and those where a mention replies to the council — from the later of the look-back
+   start and 7 days ago (recent search sees 7 days). The queries are as long as the access tier allows
    (512 characters: 13 conversations a query). Each conversation is then listed
    completely since that time (Scope root_id=conversation).
 
@@ -105,8 +106,10 @@ class TwitterConnector:
                 for tweet in body.get("data") or []:
                     tweet_id = int(tweet["id"])
                     newest = max(newest or tweet_id, tweet_id)
-                    conversation = str(tweet.get("conversation_id") or tweet["id"])
-                    conversations[conversation] = max(conversations.get(conversation, 0), tweet_id)
+                    if self._councils(tweet, stream):
+                        conversation = str(tweet.get("conversation_id") or tweet["id"])
+                        conversations[conversation] = max(conversations.get(conversation, 0),
+                                                          tweet_id)
                 yield Batch(items, [raw])
             if newest is not None:
                 marks[stream.name] = str(newest)
@@ -126,6 +129,16 @@ class TwitterConnector:
             scopes += [Scope(since=search_since, root_id=c) for c in ids]
 
         self._marks, self._scopes = marks, scopes
+
+    def _councils(self, tweet: dict, stream: streams.Stream) -> bool:
+        """Is the tweet's conversation one of the council's? Its own tweets' are, and so are
+        those a mention starts or that reply to the council. A mention deep in somebody
+        else's conversation is not: searching it would read a stranger's (possibly viral)
+        thread on every pass."""
+        if stream is streams.OWN:
+            return True
+        conversation = str(tweet.get("conversation_id") or tweet["id"])
+        return conversation == str(tweet["id"]) or tweet.get("in_reply_to_user_id") == self.account.id
 
     def _size(self, stream: streams.Stream) -> int:
         low, high = stream.max_results

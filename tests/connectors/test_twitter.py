@@ -91,6 +91,11 @@ def account_data(tmp_path) -> Path:
                kind="mention"),
         thread(public("m2", ago(days=3), f"@{HANDLE} you lot are useless", who="u9",
                       deleted_at=NOW + timedelta(hours=1)), kind="mention"),
+        # A stranger's conversation in which someone names the council.
+        thread(public("s1", ago(days=2), "Anyone else stuck on the A322?", who="u40"),
+               public("s1r1", ago(hours=40), f"Ask @{HANDLE}", "s1", who="u41"),
+               public("s1r2", ago(hours=39), "Yes, an hour so far", "s1", who="u42"),
+               kind="mention"),
     ]
     data = tmp_path / "data"
     sandbox.render(threads, data)
@@ -158,6 +163,9 @@ def test_posts_mentions_and_every_reply_arrive_over_several_pages(engine, sandbo
     assert (hidden.kind, hidden.parent_id, hidden.root_id) == ("comment", ids["m1"], ids["m1"])
     assert item(engine, ids["m1r2"]).is_own
     assert item(engine, ids["p0"]) is None and item(engine, ids["p0r1"]) is None  # before look-back
+    named = item(engine, tweet_id(account_data, "s1r1"))  # a mention in a stranger's thread...
+    assert named.kind == "comment" and named.root_id == tweet_id(account_data, "s1")
+    assert item(engine, tweet_id(account_data, "s1r2")) is None  # ...whose thread is not read
     with engine.connect() as conn:
         comments = conn.execute(text("select count(*) from items where root_id = :r and "
                                      "kind = 'comment'"), {"r": ids["p2"]}).scalar_one()
