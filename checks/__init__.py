@@ -46,8 +46,6 @@ RULES: dict[str, tuple[str, str]] = {
     safeguarding.CONCERN: ("high", "safeguarding_lead"),
 }
 
-_PER_ITEM = (safeguarding.check, foi.check, advertising.check, off_brand.check,
-             moderation.check)
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -74,23 +72,73 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
     """
     ctx = Context(settings, as_of)
     # The checks allocate many small objects and create no reference cycles; the cyclic
-    # garbage collector would only rescan them (it costs about half the run time).
+    # garbage collector would only rescan them (it costs about half the run time). The
+    # per-item analyses are dropped before it is switched back on, or its first pass would
+    # walk all of them.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        docs = _docs(items, ctx)
-        found: dict[tuple[str, str, str], Finding] = {}
-        for doc in docs:
-            for check in _PER_ITEM:
-                for f in check(doc, ctx):
-                    _keep(found, f)
-        for f in unanswered.check_all(docs, ctx):
-            _keep(found, f)
+        return _run(items, ctx)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
+    docs = _docs(items, ctx)
+    found: dict[tuple[str, str, str], Finding] = {}
+    out: list[Finding] = []
+    public = _public_rules(ctx)
+    own = _own_rules(ctx)
+    style = ctx.enabled("off_brand.style")
+    for doc in docs:
+        item = doc.item
+        if item.is_own:
+            for fn, needs_hits in own:
+                if needs_hits and not doc.hits:
+                    continue
+                f = fn(doc, ctx)
+                if f:
+                    out.append(f)
+            if style:
+                out.extend(off_brand.style(doc, ctx))
+        else:
+            private = item.kind == "message"
+            for fn, needs_hits, public_only in public:
+                if (needs_hits and not doc.hits) or (public_only and private):
+                    continue
+                f = fn(doc, ctx)
+                if f:
+                    out.append(f)
+    out.extend(unanswered.check_all(docs, ctx))
+    for f in out:
+        _keep(found, f)
     order = {(doc.item.platform, doc.item.id): i for i, doc in enumerate(docs)}
+    docs.clear()
     return sorted(found.values(), key=lambda f: (order[(f.platform, f.item_id)], f.rule))
+
+
+def _public_rules(ctx: Context) -> list[tuple[object, bool, bool]]:
+    """(rule function, needs a lexicon hit, public items only) for items from the public."""
+    table = [
+        (safeguarding.CONCERN, safeguarding.concern, True, False),
+        (foi.RECEIVED, foi.received, True, False),
+        (moderation.ABUSE, moderation.abuse, True, True),
+        (moderation.PERSONAL, moderation.personal_data, False, True),
+        (advertising.SPAM, advertising.comment_spam, False, True),
+    ]
+    return [(fn, hits, public) for rule, fn, hits, public in table if ctx.enabled(rule)]
+
+
+def _own_rules(ctx: Context) -> list[tuple[object, bool]]:
+    """(rule function, needs a lexicon hit) for the council's own items."""
+    table = [
+        (advertising.SPONSORED, advertising.sponsored_post, False),
+        (off_brand.POLITICAL, off_brand.political, True),
+        (off_brand.PERSONAL, off_brand.personal_data, False),
+        (off_brand.PROFANITY, off_brand.profanity, True),
+    ]
+    return [(fn, hits) for rule, fn, hits in table if ctx.enabled(rule)]
 
 
 def _keep(found: dict[tuple[str, str, str], Finding], f: Finding) -> None:

@@ -164,18 +164,29 @@ class Normalised:
         return self.original[a:b]
 
 
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
 def _careful(text: str) -> tuple[str, list[int]]:
+    # ASCII runs only need lower(); the non-ASCII runs (an emoji, an accented letter, a
+    # look-alike word) are folded character by character, remembering where each came from.
     out: list[str] = []
     offsets: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isascii():
-            out.append(ch.lower())
-            offsets.append(i)
-            continue
-        folded = _fold_char(ch)
-        for c in folded:
-            out.append(c)
-            offsets.append(i)
+    pos = 0
+    for m in _NON_ASCII_RUN.finditer(text):
+        a, b = m.span()
+        if a > pos:
+            out.append(text[pos:a].lower())
+            offsets.extend(range(pos, a))
+        for i in range(a, b):
+            folded = _fold_char(text[i])
+            if folded:
+                out.append(folded)
+                offsets.extend([i] * len(folded))
+        pos = b
+    if pos < len(text):
+        out.append(text[pos:].lower())
+        offsets.extend(range(pos, len(text)))
     return "".join(out), offsets
 
 

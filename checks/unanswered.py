@@ -99,14 +99,14 @@ def check_all(docs: Sequence[Doc], ctx: Context) -> Iterator[Finding]:
         item = doc.item
         if item.is_own or item.created_at > ctx.as_of:
             continue
+        if _first_reply(threads.get((item.platform, item.root_id)), item.created_at,
+                        ctx.as_of):
+            continue  # answered (cheapest test first: most threads are)
         why = needs_reply(doc, ctx)
         if why is None:
             continue
         due = _due(item.created_at, ctx)
         if ctx.as_of < due:
-            continue
-        if _first_reply(threads.get((item.platform, item.root_id)), item.created_at,
-                        ctx.as_of):
             continue
         waited = business_hours_between(item.created_at, ctx.as_of, ctx.cal)
         reason, phrase = why
