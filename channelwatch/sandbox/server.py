@@ -22,6 +22,7 @@ import dataclasses
 import fnmatch
 import json
 import logging
+import socket
 import threading
 import time
 from datetime import datetime, timezone
@@ -273,6 +274,12 @@ def _load_platform_apis(store: Store) -> list[PlatformApi]:
 def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; with Nagle's algorithm on, the body
+            # waits for the client's delayed ACK (~40 ms a response on keep-alive).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server_version = "channelwatch-sandbox/1"
 
         def _serve(self) -> None:
