@@ -181,7 +181,7 @@ def collect(settings: Settings, engine: Engine, w: d.Window, generated_at: datet
     with engine.connect() as conn:
         channels = d.channel_list(conn, settings)
         per_channel = d.items_per_channel(conn, w)
-        resp = d.responsiveness(conn, w, target)
+        resp, trend_r = d.response_times(conn, w, target)
         fthen = d.findings_then(w)
         counts = d.counts_by_category(conn, w, fthen)
         sections_raw = []
@@ -191,7 +191,6 @@ def collect(settings: Settings, engine: Engine, w: d.Window, generated_at: datet
                                                             d.other_open_condition(w, fthen))
         csv_rows = d.all_rows(conn, w, fthen)
         trend_f = d.trend_findings(conn, w)
-        trend_r = d.trend_response(conn, w)
         health = d.pipeline_health(conn, w, settings, channels)
 
     by_key = {ch["key"]: ch for ch in channels}
