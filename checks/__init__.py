@@ -54,8 +54,7 @@ def _docs(items: Iterable[Item], ctx: Context) -> list[Doc]:
     latest: dict[tuple[str, str], Item] = {}
     for item in items:
         latest[(item.platform, item.id)] = item
-    matcher = ctx.matcher
-    return [analyse_item(item, matcher) for item in latest.values()]
+    return [analyse_item(item, ctx) for item in latest.values()]
 
 
 def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> list[Finding]:

@@ -23,6 +23,8 @@ _NOT_PHRASES = {"advertising.affiliate_domains", "advertising.affiliate_params",
                 "personal_data.organisation_prefixes", "personal_data.street_types",
                 "personal_data.case_ref_words", "personal_data.name_titles",
                 "personal_data.greetings", "political.election_admin"}
+_OWN_FAMILIES = ("advertising", "political", "profanity", "style")
+_PUBLIC_FAMILIES = ("spam", "abuse", "profanity", "safeguarding", "foi")
 # Single-word lists the rules test as sets (they are common words: matching them as
 # phrases would make every text a candidate).
 WORD_SETS = ("needs_reply.question_starts", "abuse.targets", "spam.weak", "political.context",
@@ -56,7 +58,15 @@ class Doc:
     norm: Normalised
     toks: list[str]
     hits: dict[str, list[tuple[int, tuple[str, ...]]]]
+    scan_toks: list[str]
     _urls: list[tuple[str, int, int]] | None = None
+    _reply_hits: dict[str, list[tuple[int, tuple[str, ...]]]] | None = None
+
+    def reply_hits(self, ctx: "Context") -> dict[str, list[tuple[int, tuple[str, ...]]]]:
+        """Hits of the needs-reply lexicon, scanned only when an item may need a reply."""
+        if self._reply_hits is None:
+            self._reply_hits = ctx.matchers["reply"].scan(self.scan_toks)
+        return self._reply_hits
 
     def has_url_hint(self) -> bool:
         """A cheap test: might the text contain a link?"""
@@ -75,14 +85,15 @@ class Doc:
         return self._urls
 
 
-def analyse_item(item: Item, matcher: Matcher) -> Doc:
-    """Normalise, tokenise and scan one item's text."""
+def analyse_item(item: Item, ctx: "Context") -> Doc:
+    """Normalise, tokenise and scan one item's text with the lexicons its kind needs."""
     norm, toks = analyse(item.text)
     scan = toks
     if "#" in norm.text:
         # A hashtag also counts as its bare word: "#fuckoff" is profane, "#ad" stays "#ad".
         scan = toks + [t.lstrip("#") for t in toks if t[:1] == "#" and len(t) > 1]
-    return Doc(item, norm, toks, matcher.scan(scan))
+    matcher = ctx.matchers["own" if item.is_own else "public"]
+    return Doc(item, norm, toks, matcher.scan(scan), scan)
 
 
 def host_of(url: str) -> str:
@@ -114,7 +125,7 @@ def _clean_domain(value: str) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _build_matcher(paths: tuple[str, ...], style: tuple[tuple[str, tuple[str, ...]], ...]
-                   ) -> tuple[Matcher, dict[str, dict[str, Any]]]:
+                   ) -> tuple[dict[str, Matcher], dict[str, dict[str, Any]]]:
     families = {f: _read_yaml(p) for f, p in zip(FAMILIES, paths)}
     lists: dict[str, list[str]] = {}
     for family, data in families.items():
@@ -124,7 +135,13 @@ def _build_matcher(paths: tuple[str, ...], style: tuple[tuple[str, tuple[str, ..
                 lists[name] = [str(v) for v in value]
     for name, phrases in style:
         lists[name] = list(phrases)
-    return Matcher(lists, leet=_LEET_LISTS), families
+    # One matcher per kind of item, so a text is only a candidate for the lists its rules
+    # read; the needs-reply lists are scanned only for items still without a reply.
+    groups = {"own": _OWN_FAMILIES, "public": _PUBLIC_FAMILIES, "reply": ("needs_reply",)}
+    matchers = {group: Matcher({n: v for n, v in lists.items()
+                                if n.split(".", 1)[0] in families_}, leet=_LEET_LISTS)
+                for group, families_ in groups.items()}
+    return matchers, families
 
 
 class Context:
@@ -145,7 +162,7 @@ class Context:
         paths = tuple(str(lexicon_path(f, settings)) for f in FAMILIES)
         style = (("style.banned_terms", tuple(brand.banned_terms)),
                  ("style.wrong_names", tuple(brand.wrong_names)))
-        self.matcher, self.lex = _build_matcher(paths, style)
+        self.matchers, self.lex = _build_matcher(paths, style)
         self.disabled = tuple(settings.checks.disabled_rules)
         self._enabled: dict[str, bool] = {}
         self.words: dict[str, frozenset[str]] = {}

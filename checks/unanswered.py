@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from channelwatch.businesstime import add_business_hours, business_hours_between
-from checks.context import Context, Doc, describe, first_hit
+from checks.context import Context, Doc, describe
 from checks.finding import Finding
 
 SLA_BREACH = "unanswered.sla_breach"
@@ -48,11 +48,13 @@ def needs_reply(doc: Doc, ctx: Context) -> tuple[str, tuple[str, ...] | None] | 
             first += 1
         if first == len(toks):
             return None  # only people tagged
-    if doc.hits:
+    hits = doc.reply_hits(ctx)
+    if hits:
         for name, reason in _CUES:
-            hit = first_hit(doc, name)
-            if hit:
-                return reason, hit[2]
+            found = hits.get(name)
+            if found:
+                start, phrase = min(found)
+                return reason, phrase
     question = "?" in doc.norm.text or (
         len(toks) - first >= 3 and toks[first] in ctx.question_starts)
     if not question:
