@@ -92,8 +92,11 @@ def _fold_char(ch: str) -> str:
 
 # Characters that force the careful path: anything non-ASCII that is not plainly a letter
 # or symbol left as it is. Built once as a regex class for a fast scan.
+# Emoji variation selectors (U+FE00-FE0F) are left alone: they are never part of a token,
+# and "❤️" is far too common to send every such text down the careful path.
 _NEEDS_FOLD = re.compile(
-    "[" + re.escape("".join(sorted(set(_INVISIBLE) | set(_CONFUSABLES)))) +
+    "[" + re.escape("".join(sorted((set(_INVISIBLE) | set(_CONFUSABLES))
+                                   - {chr(c) for c in range(0xFE00, 0xFE10)}))) +
     "\u0300-\u036f\u00c0-\u024f\uff00-\uffef\U0001d400-\U0001d7ff\u2100-\u214f\u2460-\u24ff"
     "\u1d00-\u1dbf\u0250-\u02af\u0370-\u03ff\u0400-\u04ff]")
 
@@ -240,7 +243,8 @@ def analyse(text: str) -> tuple[Normalised, list[str]]:
     toks = tokens(norm)
     # Spaced-out words need at least two distinct isolated letters: a cheap set test
     # before the regex.
-    if len(_SINGLES.intersection(toks)) >= 2 and _SPACED.search(norm) is not None:
+    if not _SINGLES.isdisjoint(toks) and len(_SINGLES.intersection(toks)) >= 2 and \
+            _SPACED.search(norm) is not None:
         norm, offsets = _unspace(norm, offsets)
         toks = tokens(norm)
     return Normalised(norm, tuple(offsets) if offsets is not None else None, text), toks
