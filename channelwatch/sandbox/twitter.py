@@ -14,7 +14,7 @@ Endpoints (GET):
                                                           name the user, not by the user)
     /2/tweets/search/recent      twitter.search_recent   (last 7 days of the clock; query
                                                           operators conversation_id:, from:,
-                                                          to:, @user, is:reply, is:retweet,
+                                                          to: (username or id), @user, is:reply, is:retweet,
                                                           is:quote, words, -, OR, parentheses)
     /2/users/by/username/:name   twitter.users_by_username
     /2/users/:id                 twitter.users
@@ -426,7 +426,7 @@ class Api:
             if node.key == "conversation_id":
                 return [data.conversations.get(node.value, _Ids())]
             if node.key == "from":
-                user = data.by_username.get(node.value)
+                user = _user_named(data, node.value)
                 return [data.authored.get(user["id"], _Ids()) if user else _Ids()]
             if node.key == "mention":
                 user = data.by_username.get(node.value)
@@ -547,16 +547,21 @@ def _matches(node: _Node, tweet: dict, data: _Index, now: datetime) -> bool:
     if node.key == "conversation_id":
         return (tweet.get("conversation_id") or tweet["id"]) == node.value
     if node.key == "from":
-        user = data.by_username.get(node.value)
+        user = _user_named(data, node.value)
         return bool(user) and tweet.get("author_id") == user["id"]
     if node.key == "to":
-        user = data.by_username.get(node.value)
+        user = _user_named(data, node.value)
         return bool(user) and tweet.get("in_reply_to_user_id") == user["id"]
     if node.key == "mention":
         return node.value in {u.lower() for u in _mentioned_usernames(tweet)}
     if node.key == "is":
         return {"reply": "replied_to", "retweet": "retweeted", "quote": "quoted"}[node.value] in refs
     return node.value in text_at(tweet, tweet.get("text", ""), now)[0].lower()
+
+
+def _user_named(data: _Index, value: str) -> dict | None:
+    """from:/to: take a username or a numeric user id, as X's operators do."""
+    return data.by_username.get(value) or (data.users.get(value) if value.isdigit() else None)
 
 
 def _tweet_view(tweet: dict, now: datetime, fields: set[str], data: _Index) -> dict:

@@ -9,18 +9,20 @@ The pass, in order:
    sees edits, and lists its posts and mentions completely (Scope kind "post" and
    "mention") so that deleted ones are marked. The newest id of each is kept as its
    since_id watermark.
-2. search_recent_tweets with "conversation_id:A OR conversation_id:B ..." over the
+2. search_recent_tweets with "(conversation_id:A OR conversation_id:B ...)" over the
    council's conversations among them — those of its own tweets, those a mention starts,
    and those where a mention replies to the council — from the later of the look-back
-   start and 7 days ago (recent search sees 7 days). The queries are as long as the access tier allows
-   (512 characters: 13 conversations a query). Each conversation is then listed
-   completely since that time (Scope root_id=conversation).
+   start and 7 days ago (recent search sees 7 days), leaving out what the timelines gave
+   ("-from:council -@council"). The queries are as long as the access tier allows (512
+   characters: 12 conversations a query). With the timelines, each conversation is then
+   listed completely since that time (Scope root_id=conversation).
 
-Cost (X bills reads per post returned): a pass reads the look-back's own posts and mentions
-and the last 7 days of replies in their conversations, whether new or not. On a pass with
-nothing new: users_tweets 1 call, users_mentions 1 call (while each holds at most 100
-tweets in the look-back) and search_recent 1 call per 13 conversations. Lower
-lookback_days for X, or run it less often, on a tier with a small monthly read cap.
+Cost (X bills reads per post returned): a pass reads the look-back's own posts and
+mentions and the last 7 days of the other replies in their conversations, each post once,
+whether new or not. On a pass with nothing new: users_tweets 1 call, users_mentions 1 call
+(while each holds at most 100 tweets in the look-back) and search_recent 1 call per 12
+conversations. Lower lookback_days for X, or run it less often, on a tier with a small
+monthly read cap.
 """
 
 from __future__ import annotations
@@ -42,20 +44,30 @@ def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def conversation_queries(conversations: list[str], max_chars: int) -> list[tuple[str, list[str]]]:
-    """OR-queries of conversation_id: terms, each at most max_chars long."""
+def conversation_queries(conversations: list[str], max_chars: int,
+                         exclude: str = "") -> list[tuple[str, list[str]]]:
+    """Queries "(conversation_id:A OR conversation_id:B ...) EXCLUDE" of at most max_chars.
+
+    Returns (query, the conversations it covers) pairs, in the order given.
+    """
+    tail = f" {exclude}" if exclude else ""
+
+    def query(terms: list[str]) -> str:
+        body = " OR ".join(terms)
+        return (f"({body}){tail}" if len(terms) > 1 else body + tail) if tail else body
+
     queries: list[tuple[str, list[str]]] = []
     terms: list[str] = []
     ids: list[str] = []
     for conversation in conversations:
         term = f"conversation_id:{conversation}"
-        if terms and len(" OR ".join([*terms, term])) > max_chars:
-            queries.append((" OR ".join(terms), ids))
+        if terms and len(query([*terms, term])) > max_chars:
+            queries.append((query(terms), ids))
             terms, ids = [], []
         terms.append(term)
         ids.append(conversation)
     if terms:
-        queries.append((" OR ".join(terms), ids))
+        queries.append((query(terms), ids))
     return queries
 
 
@@ -118,7 +130,11 @@ class TwitterConnector:
         search_since = max(lookback, state.now - SEARCH_WINDOW + SEARCH_MARGIN)
         stream = streams.CONVERSATIONS
         ordered = sorted(conversations, key=lambda c: -conversations[c])
-        for query, ids in conversation_queries(ordered, self.settings.query_max_chars):
+        # What the timelines already gave is left out of the search: the council's own
+        # tweets and the tweets naming it (complete over the look-back, so the union is
+        # complete over each conversation) — every post is read, and paid for, once.
+        exclude = f"-from:{account}" + (f" -@{self.account.handle}" if self.account.handle else "")
+        for query, ids in conversation_queries(ordered, self.settings.query_max_chars, exclude):
             params = dict(stream.params)
             params.update(max_results=self._size(stream), start_time=_iso(search_since))
             for body, raw in self.client.pages(stream.name, stream.method, query,

@@ -66,7 +66,8 @@ def thread(root: Message, *replies: Message, kind: str = "post", account=(ACCOUN
 def account_data(tmp_path) -> Path:
     """Own posts (one older than the look-back), mentions, replies at several depths,
     a conversation reply that does not name the council, an edit and deletions."""
-    many = [public(f"p2r{i}", ago(days=4, hours=-i), f"Comment {i}", "p2", who=f"u{20 + i}")
+    # Replies to a resident in a mention's conversation name only residents: search finds them.
+    many = [public(f"m1x{i}", ago(hours=18 - i), f"Comment {i}", "m1r1", who=f"u{20 + i}")
             for i in range(12)]
     threads = [
         thread(own("p1", ago(days=2), "Bin collections are running as normal this week."),
@@ -78,7 +79,9 @@ def account_data(tmp_path) -> Path:
                public("r5", ago(hours=30), "Make £5000 a week!!!", who="u4",
                       deleted_at=NOW + timedelta(hours=1)),
                public("r6", NOW + timedelta(hours=2), "Still nothing here", who="u5")),
-        thread(own("p2", ago(days=5), "Libraries have new opening hours from Monday."), *many),
+        thread(own("p2", ago(days=5), "Libraries have new opening hours from Monday."),
+               *[public(f"p2r{i}", ago(days=4, hours=-i), f"Comment {i}", "p2", who=f"u{50 + i}")
+                 for i in range(6)]),
         thread(own("p3", ago(days=6), "Gritters are out tonight.",
                    deleted_at=NOW + timedelta(hours=1))),
         thread(own("p4", ago(days=8), "Register to vote by 17 April.")),
@@ -88,7 +91,7 @@ def account_data(tmp_path) -> Path:
                       who="u7"),
                public("m1r1", ago(hours=20), "I hit it too, lost a tyre", "m1", who="u8"),
                own("m1r2", ago(hours=19), "Thanks, we have logged it with highways.", "m1"),
-               kind="mention"),
+               *many, kind="mention"),
         thread(public("m2", ago(days=3), f"@{HANDLE} you lot are useless", who="u9",
                       deleted_at=NOW + timedelta(hours=1)), kind="mention"),
         # A stranger's conversation in which someone names the council.
@@ -145,7 +148,7 @@ def test_posts_mentions_and_every_reply_arrive_over_several_pages(engine, sandbo
     assert outcome.status == "success", outcome.error
     calls = running.calls()
     assert calls["twitter.users_tweets"] >= 2 and calls["twitter.users_mentions"] >= 2
-    assert calls["twitter.search_recent"] >= 2  # 12 replies to p2, 10 a page at least
+    assert calls["twitter.search_recent"] >= 2  # 13 replies not naming the council, 10 a page
     assert outcome.api_calls == sum(calls.values())
     post = item(engine, ids["p1"])
     assert (post.kind, post.is_own, post.parent_id, post.root_id) == ("post", True, None, ids["p1"])
@@ -168,8 +171,9 @@ def test_posts_mentions_and_every_reply_arrive_over_several_pages(engine, sandbo
     assert item(engine, tweet_id(account_data, "s1r2")) is None  # ...whose thread is not read
     with engine.connect() as conn:
         comments = conn.execute(text("select count(*) from items where root_id = :r and "
-                                     "kind = 'comment'"), {"r": ids["p2"]}).scalar_one()
-    assert comments == 12
+                                     "kind = 'comment'"), {"r": ids["m1"]}).scalar_one()
+    assert comments == 14
+    assert outcome.stats.seen == outcome.stats.new  # each post read once, from one endpoint
 
 
 def test_a_rerun_with_nothing_new_costs_one_call_per_endpoint_and_writes_nothing(
@@ -379,6 +383,10 @@ def test_queries_never_exceed_the_limit():
     assert all(len(q) <= 512 for q, _ in queries)
     assert [c for _, chunk in queries for c in chunk] == ids
     assert len(queries[0][1]) == 13
+    excluding = conversation_queries(ids, 512, "-from:2244994945 -@BracknellForest")
+    assert all(len(q) <= 512 and q.endswith(") -from:2244994945 -@BracknellForest")
+               for q, _ in excluding)
+    assert len(excluding[0][1]) == 12
 
 
 # --- contract: real API responses -----------------------------------------------------------------
