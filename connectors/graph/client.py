@@ -54,7 +54,8 @@ from connectors.graph.settings import GraphSettings
 GRAPH_URL = facebook.FACEBOOK_GRAPH_URL  # "https://graph.facebook.com/"
 REDACTED = "REDACTED"
 _TOKEN_IN_TEXT = re.compile(r"(access_token(?:=|%3D|\\u003d))[^&\"'\\\s]+", re.I)
-_VERSIONED_PATH = re.compile(r"^/?(v\d+\.\d+/[A-Za-z0-9_./]+)$")
+_VERSIONED_PATH = re.compile(r"^/?(v\d+\.\d+(?:/[A-Za-z0-9_.]*[A-Za-z0-9_])+)$")
+_TOO_MUCH_DATA = "reduce the amount of data"
 
 
 class _RedactTokens(logging.Filter):
@@ -196,7 +197,15 @@ class GraphClient:
         try:
             result = self._graph.request(path, dict(params))
         except facebook.GraphAPIError as exc:
-            raise self._graph_error(endpoint, exc) from None
+            error = self._graph_error(endpoint, exc)
+            if isinstance(error, Retry) and _TOO_MUCH_DATA in error.detail:
+                # Graph answers code 1 "Please reduce the amount of data you're asking for"
+                # when a page with its nested connections is too large: ask for half as
+                # many per page (cursors stay valid; later links carry the new limit).
+                limit = int(params.get("limit") or 25)
+                if limit > 1:
+                    params["limit"] = str(limit // 2)
+            raise error from None
         except KeyError:
             # facebook-sdk reads headers["content-type"] without a default.
             raise Retry("bad", f"HTTP {self._status()} without a Content-Type") from None

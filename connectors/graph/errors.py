@@ -12,6 +12,7 @@ expired token as 400 or 401. So the code decides, the status only when there is 
 |   ... a reset longer than max_wait_seconds       | RateLimited at once                      |
 | code 190, 102, 104 (token invalid or expired)    | CredentialsInvalid naming the connection |
 | code 1, 2, or `is_transient: true`               | retry with back-off, then TransientError |
+|   ... code 1 "reduce the amount of data"         | the same, asking for half as many a page |
 | code 100 subcode 33 (object gone)                | ObjectGone: the caller records deletion  |
 | any other error code                             | ConnectorError at once (a request bug)   |
 | HTTP 5xx without a Graph error, timeout, reset   | retry with back-off, then TransientError |

@@ -125,8 +125,8 @@ def test_the_sandbox_answers_in_the_samples_shape(sandbox_factory, tmp_path):
 # --- the client over HTTP -----------------------------------------------------------------
 
 def _settings(url: str, **kw) -> GraphSettings:
-    return GraphSettings(base_url=url, timeout_seconds=1, max_retries=2, max_wait_seconds=0.05,
-                         **kw)
+    return GraphSettings(**{"base_url": url, "timeout_seconds": 1, "max_retries": 2,
+                            "max_wait_seconds": 0.05, **kw})
 
 
 def test_a_current_graph_version_is_used_despite_facebook_sdk(sandbox_factory, tmp_path):
@@ -222,6 +222,25 @@ def test_a_body_without_content_type_is_retried_then_reported(broken):
 
     with pytest.raises(BadResponse, match="without a Content-Type .after 3 attempts"):
         list(client.pages("facebook.posts", "1/feed", {}))
+    assert client.api_calls == {"facebook.posts": 3}
+
+
+def test_too_much_data_halves_the_page_size(broken):
+    def behaviour(handler):
+        limit = int(re.search(r"limit=(\d+)", handler.path).group(1))
+        if limit > 25:
+            return 500, {"Content-Type": "application/json"}, json.dumps({"error": {
+                "message": "Please reduce the amount of data you're asking for, then retry "
+                           "your request", "type": "OAuthException", "code": 1}}).encode()
+        return 200, {"Content-Type": "application/json"}, json.dumps(
+            {"data": [{"id": str(n)} for n in range(limit)]}).encode()
+
+    broken.behaviour = behaviour
+    client = GraphClient("facebook", "cw_fb", TOKEN, _settings(broken.url, max_wait_seconds=0))
+
+    [(body, raw)] = list(client.pages("facebook.posts", "1/feed", {"limit": "100"}))
+
+    assert len(body["data"]) == 25 and "limit=25" in raw.request
     assert client.api_calls == {"facebook.posts": 3}
 
 
