@@ -143,8 +143,8 @@ class GraphClient:
 
     def _walk(self, endpoint: str, path: str, params: dict[str, str]
               ) -> Iterator[tuple[dict, RawPage]]:
-        seen: set[str] = set()
-        for number in range(1, self.settings.max_pages + 1):
+        seen = {urlencode(sorted(params.items()))}
+        for _ in range(self.settings.max_pages):
             body, raw = self._call(endpoint, path, params)
             yield body, raw
             next_url = (body.get("paging") or {}).get("next")
