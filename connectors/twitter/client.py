@@ -101,6 +101,10 @@ class TwitterClient:
         raise BadResponse(f"twitter: {endpoint}: more than {self.settings.max_pages} pages in "
                           "one listing; stopped")
 
+    def close(self) -> None:
+        """Close the HTTP connections (the client can still be used; it reconnects)."""
+        self._tweepy.session.close()
+
     def _attempt(self, endpoint: str, method: str, args: tuple, params: dict) -> tuple[dict, RawPage]:
         self.api_calls[endpoint] = self.api_calls.get(endpoint, 0) + 1
         try:

@@ -97,6 +97,12 @@ class TwitterConnector:
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
         self._marks, self._scopes = {}, []
+        try:
+            yield from self._pass(state)
+        finally:
+            self.client.close()
+
+    def _pass(self, state: FetchState) -> Iterator[Batch]:
         account = self.account.id
         lookback = state.lookback_since
         marks: dict[str, str] = {}

@@ -103,6 +103,10 @@ class YouTubeClient:
         raise BadResponse(f"youtube: youtube.{resource}: more than {self.settings.max_pages} "
                           "pages in one listing; stopped")
 
+    def close(self) -> None:
+        """Close the HTTP connections (the client can still be used; it reconnects)."""
+        self._service.close()
+
     @property
     def units_spent(self) -> int:
         return sum(self.quota_units.values())

@@ -85,6 +85,12 @@ class YouTubeConnector:
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
         self._marks, self._scopes = {}, []
+        try:
+            yield from self._pass(state)
+        finally:
+            self.client.close()
+
+    def _pass(self, state: FetchState) -> Iterator[Batch]:
         channel = self.account.id
         lookback = state.lookback_since
 
