@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "report",
     "findings",
     "erase",
+    "airflow_setup",
 )
 
 
