@@ -261,6 +261,18 @@ def check_task(context: Mapping[str, Any]) -> dict[str, Any]:
         engine.dispose()
 
 
+def alert_task(context: Mapping[str, Any]) -> list[str]:
+    """Email new safeguarding concerns at once (a failure fails the task, which retries)."""
+    from channelwatch import pipeline
+
+    s = settings()
+    engine = _engine(s)
+    try:
+        return pipeline.alert(s, engine)
+    finally:
+        engine.dispose()
+
+
 def report_task(context: Mapping[str, Any]) -> dict[str, Any]:
     """Render the day's report; deliver it on the daily (scheduled) and manual runs."""
     from channelwatch import pipeline

@@ -18,10 +18,12 @@ Steps:
         (defence in depth for data loaded by other paths, and for parents and accounts that
         only the whole warehouse can tell); failing items are held back.
     check(settings, engine, as_of)
-        The compliance checks over the items in scope (see `scope_items`), the findings'
-        lifecycle (channelwatch.findings.sync_findings) and immediate safeguarding alerts.
+        The compliance checks over the items in scope (see `scope_items`) and the findings'
+        lifecycle (channelwatch.findings.sync_findings).
+    alert(settings, engine)
+        Immediate safeguarding alerts (channelwatch.delivery).
     report(settings, engine, report_date, now=, deliver=)
-        Render the day's report (channelwatch.report) and, for the daily run, deliver it.
+        Render the day's report (channelwatch.report) and, for the daily run, email it.
     apply_retention(settings, engine, now)
         Public comments past retention lose their text and author (unless a finding holds
         them); raw pages and closed findings past theirs are removed.
@@ -50,6 +52,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, tuple_, update
 
 from channelwatch.config import Settings
+from channelwatch.errors import UserError
 from channelwatch.ingest import IngestOutcome, ingest_account
 from channelwatch.items import Item
 from channelwatch.warehouse import load
@@ -65,7 +68,7 @@ from channelwatch.warehouse.schema import (
 
 __all__ = [
     "PipelineError", "IngestionFailed", "BatchQuarantined",
-    "ingest", "refresh", "validate_scope", "scope_items", "check", "report",
+    "ingest", "refresh", "validate_scope", "scope_items", "check", "alert", "report",
     "apply_retention", "monitoring_gaps", "run_day", "as_of_for_day", "report_late",
     "GAP_RULE",
 ]
@@ -403,11 +406,11 @@ def validate_scope(settings: Settings, engine: Engine, as_of: datetime,
 # -- checks, findings, alerts, report ---------------------------------------------------------
 
 def check(settings: Settings, engine: Engine, as_of: datetime, *,
-          alert: bool = True, scope: list[Item] | None = None) -> dict[str, Any]:
-    """Run the checks as of ``as_of``, update the findings, alert safeguarding at once.
+          scope: list[Item] | None = None) -> dict[str, Any]:
+    """Run the checks as of ``as_of`` and update the findings' lifecycle.
 
     Returns:
-        Figures: items checked, findings fired, the lifecycle counts, alerts sent.
+        Figures: items checked, findings fired, the lifecycle counts.
     """
     from checks import run_checks
     from channelwatch.findings import sync_findings
@@ -416,45 +419,50 @@ def check(settings: Settings, engine: Engine, as_of: datetime, *,
     found = run_checks(scope, settings, as_of)
     result = sync_findings(engine, found, now=as_of, scope=scope,
                            tz=settings.business_hours.timezone)
-    figures: dict[str, Any] = {"as_of": as_of.isoformat(), "items": len(scope),
-                               "findings": len(found), **result.as_dict(), "alerts": 0}
-    if alert:
-        figures["alerts"] = _safeguarding_alerts(settings, engine, found)
-    return figures
+    return {"as_of": as_of.isoformat(), "items": len(scope), "findings": len(found),
+            **result.as_dict()}
 
 
-def _safeguarding_alerts(settings: Settings, engine: Engine, found: list) -> int:
-    try:
-        from channelwatch.delivery import send_safeguarding_alerts
-    except ImportError:
-        log.warning("channelwatch.delivery is not installed: no safeguarding alerts sent")
-        return 0
-    sent = send_safeguarding_alerts(settings, engine, found)
-    return int(sent if isinstance(sent, int) else len(sent or []))
+def alert(settings: Settings, engine: Engine, now: datetime | None = None) -> list[str]:
+    """Email every active safeguarding finding not alerted yet (channelwatch.delivery).
+
+    With neither report.safeguarding_recipients nor report.recipients configured, email is
+    off: a warning is logged and the report is where the concerns show.
+
+    Returns:
+        The ids of the findings alerted.
+
+    Raises:
+        UserError: the mail failed (the task fails loudly and is retried).
+    """
+    if not (settings.report.safeguarding_recipients or settings.report.recipients):
+        log.warning("no report recipients configured: safeguarding concerns are not emailed")
+        return []
+    from channelwatch.delivery import send_safeguarding_alerts
+
+    return list(send_safeguarding_alerts(settings, engine, now=now))
 
 
 def report(settings: Settings, engine: Engine, report_date: date, *,
            now: datetime | None = None, deliver: bool = False) -> dict[str, Any]:
-    """Render the report of ``report_date`` as of ``now``; deliver it when asked.
+    """Render the report of ``report_date`` as of ``now``; email it when asked.
+
+    The report is delivered once per day (a retried or re-run task does not send it
+    again), and only when report.recipients is configured.
 
     Returns:
-        {"html": path, "csv": path, "json": path, "delivered": bool}.
+        {"html": path, "csv": path, "json": path, "delivered_to": [addresses]}.
     """
     from channelwatch.report import build_report
 
     paths = build_report(settings, engine, report_date, now=now)
-    delivered = False
-    if deliver:
-        try:
-            from channelwatch.delivery import send_report
-        except ImportError:
-            log.warning("channelwatch.delivery is not installed: the report is not emailed")
-        else:
-            if settings.report.recipients:
-                send_report(settings, paths)
-                delivered = True
+    sent: list[str] = []
+    if deliver and settings.report.recipients:
+        from channelwatch.delivery import send_report
+
+        sent = list(send_report(settings, engine, report_date, paths=paths, force=False))
     return {"html": str(paths.html), "csv": str(paths.csv), "json": str(paths.json),
-            "delivered": delivered}
+            "delivered_to": sent}
 
 
 # -- housekeeping -----------------------------------------------------------------------------
@@ -625,6 +633,11 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
     say(f"checking {len(scope)} items as of {as_of.isoformat(timespec='seconds')}")
     out["check"] = check(settings, engine, as_of, scope=scope)
     say(f"  {out['check']['findings']} findings ({out['check']['detected']} new)")
+    try:
+        out["alerted"] = alert(settings, engine)
+    except UserError as exc:
+        say(f"  safeguarding alerts failed: {exc}")
+        out["failed"].append(f"safeguarding alerts: {exc}")
     out["gaps"] = monitoring_gaps(settings, engine, as_of)
     say("rendering the report")
     out["report"] = report(settings, engine, day, now=as_of, deliver=deliver)

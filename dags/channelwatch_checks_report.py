@@ -7,10 +7,11 @@ on time, so the daily report is produced even on a quiet day.
 1. `refresh` — the derived tables the analyst views read (business calendar, responses).
 2. `validate` — Great Expectations over what the checks are about to read; items that fail
    are held back in `quarantined_batches`.
-3. `check` — the compliance checks as of the run; the findings' lifecycle; safeguarding
-   alerts go out at once.
-4. `report` — the day's report under `report.out_dir`; the daily run emails it.
-5. `quality_gate` — fails the run loudly if `validate` held anything back (after the
+3. `check` — the compliance checks as of the run; the findings' lifecycle.
+4. `alert` — new safeguarding concerns are emailed at once (beside the report, so a mail
+   failure does not hold the report back, but still fails the run).
+5. `report` — the day's report under `report.out_dir`; the daily run emails it.
+6. `quality_gate` — fails the run loudly if `validate` held anything back (after the
    report, which shows it).
 
 The daily run starts an hour before `report.due_by` (council time) and carries a deadline
@@ -48,6 +49,11 @@ def check(**context) -> dict:
 
 
 @task
+def alert(**context) -> list:
+    return cw.alert_task(context)
+
+
+@task
 def report(**context) -> dict:
     return cw.report_task(context)
 
@@ -81,7 +87,9 @@ def quality_gate(validated: dict) -> str:
 )
 def channelwatch_checks_report():
     validated = validate()
-    refresh() >> validated >> check() >> report() >> quality_gate(validated)
+    reported = report()
+    refresh() >> validated >> check() >> [alert(), reported]
+    reported >> quality_gate(validated)
 
 
 channelwatch_checks_report()
