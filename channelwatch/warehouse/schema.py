@@ -120,8 +120,9 @@ item_versions = Table(
     Column("content_hash", String(32), nullable=False),
     Column("observed_at", UTCDateTime, nullable=False),
     Column("run_id", String(64)),
-    ForeignKeyConstraint(["platform", "item_id"], ["items.platform", "items.item_id"],
-                         ondelete="CASCADE"),
+    # No foreign key to items on purpose: PostgreSQL's per-row RI check used a sequential
+    # scan on a fast-growing items table and made loading quadratic. Versions are only
+    # written by the loader, next to their item, and removed by erasure with it.
 )
 
 raw_payloads = Table(
