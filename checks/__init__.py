@@ -89,26 +89,25 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     public = _public_rules(ctx)
     own = _own_rules(ctx)
+    # Rule lists per case, so the loop below tests nothing per rule: (own?, hits?, private?)
+    table = {}
+    for hits in (False, True):
+        table[(True, hits, False)] = [fn for fn, needs in own if hits or not needs]
+        table[(True, hits, True)] = table[(True, hits, False)]
+        for private in (False, True):
+            table[(False, hits, private)] = [fn for fn, needs, public_only in public
+                                             if (hits or not needs)
+                                             and not (public_only and private)]
     style = ctx.enabled("off_brand.style")
+    append = out.append
     for doc in docs:
         item = doc.item
-        if item.is_own:
-            for fn, needs_hits in own:
-                if needs_hits and not doc.hits:
-                    continue
-                f = fn(doc, ctx)
-                if f:
-                    out.append(f)
-            if style:
-                out.extend(off_brand.style(doc, ctx))
-        else:
-            private = item.kind == "message"
-            for fn, needs_hits, public_only in public:
-                if (needs_hits and not doc.hits) or (public_only and private):
-                    continue
-                f = fn(doc, ctx)
-                if f:
-                    out.append(f)
+        for fn in table[(item.is_own, bool(doc.hits), item.kind == "message")]:
+            f = fn(doc, ctx)
+            if f:
+                append(f)
+        if style and item.is_own:
+            out.extend(off_brand.style(doc, ctx))
     out.extend(unanswered.check_all(docs, ctx))
     for f in out:
         _keep(found, f)

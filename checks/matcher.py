@@ -33,26 +33,18 @@ FAMILIES = ("advertising", "spam", "political", "personal_data", "profanity", "a
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
-# Frequent words: a phrase is never indexed under one of these when it has another token,
-# so ordinary texts rarely become candidates.
-COMMON = frozenset("""
-a about after again all also am an and any anyone are as at back be been being but by can
-cant could day did do does done dont for from get got had has have he her him his how i if
-im in is it its just know last like look make many me more much my need new no not now of
-on one or our out people please really see she should so some still than thanks that the
-their them then there they this time to today under up us very was way we week well were
-what when where which who why will with without would year yes you your council children
-child kids alone home message new help
-""".split())
-# The most frequent of them: a phrase made only of common words is keyed on its rarest.
-TOP = frozenset("""
-a an and are as at be but by can do for from get have he her his i if in is it me my no
-not of on or our out she so that the them there they this to up us was we what will with
-you your
-""".split())
+
 
 # Digits and symbols used for letters ("sh1t", "b@stard", "fvck").
 _LEET = {"a": "4@", "e": "3", "i": "1", "o": "0", "s": "5", "u": "v", "t": "7"}
+
+
+@functools.lru_cache(maxsize=1)
+def _frequent() -> tuple[frozenset[str], frozenset[str]]:
+    """Frequent words (lexicons/frequent_words.yml): never a phrase's key if avoidable."""
+    data = yaml.safe_load(default_path("frequent_words").read_text(encoding="utf-8"))
+    top = frozenset(str(data["top"]).split())
+    return top, top | frozenset(str(data["common"]).split())
 
 
 class LexiconError(ValueError):
@@ -108,8 +100,10 @@ def _read_yaml(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise LexiconError(f"{path}: a lexicon must map list names to lists of phrases")
     for key, value in data.items():
-        if isinstance(value, list) and not all(isinstance(v, (str, int, float)) for v in value):
-            raise LexiconError(f"{path}: {key}: every entry must be a phrase")
+        if isinstance(value, list) and not all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            raise LexiconError(f"{path}: {key}: every entry must be a phrase "
+                               "(quote words YAML reads as true/false, such as no, yes, on, off)")
     return data
 
 
@@ -148,6 +142,7 @@ class Matcher:
 
     def __init__(self, lists: Mapping[str, Iterable[str]], leet: Iterable[str] = ()) -> None:
         leet = set(leet)
+        top, common = _frequent()
         # key token -> names of the single-token phrases equal to it
         singles: dict[str, list[str]] = {}
         # key token -> (offset, token at that offset) -> [(name, phrase, key index)]
@@ -158,7 +153,7 @@ class Matcher:
         # Key choice: an uncommon token, then a bucket that is not crowded, then the longest.
         def rank(var: tuple[str, ...], i: int) -> tuple[bool, bool, bool, int, int]:
             tok = var[i]
-            return (tok in TOP, tok in COMMON, load.get(tok, 0) > 8, -len(tok), -i)
+            return (tok in top, tok in common, load.get(tok, 0) > 8, -len(tok), -i)
 
         for name, phrases in lists.items():
             for raw in phrases:
