@@ -132,6 +132,10 @@ class GraphClient:
         path, params = self._split_link(endpoint, next_url)
         yield from self._walk(endpoint, path, params)
 
+    def close(self) -> None:
+        """Close the HTTP connections (a pass ends; the client can still be used again)."""
+        self._graph.session.close()
+
     def scrub(self, text: str) -> str:
         """The text with the access token replaced, wherever it appears."""
         text = _TOKEN_IN_TEXT.sub(r"\g<1>" + REDACTED, text)

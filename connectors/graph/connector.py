@@ -54,6 +54,12 @@ class GraphConnector:
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
         """Yield one batch per page received; see the module docstring."""
+        try:
+            yield from self._pass(state)
+        finally:
+            self.client.close()
+
+    def _pass(self, state: FetchState) -> Iterator[Batch]:
         self._result = FetchResult()
         root = self._streams[self.root_stream.name]
         mark = state.watermarks.get(root.name)
