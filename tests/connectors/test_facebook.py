@@ -35,10 +35,8 @@ from tests.connectors.graph_data import (
 LATER = NOW + timedelta(hours=3)
 
 
-@pytest.fixture
-def page_data(tmp_path):
+def _write_page(data):
     """Two recent posts and one older than the 14-day look-back, with comments."""
-    data = tmp_path / "data"
     write(data, "facebook", "posts", [
         fb_post(101, ago(days=3), "Bin collections are running as normal this week."),
         fb_post(102, ago(days=10), "Thanks to CoffeeCo for the volunteers' breakfast #ad",
@@ -57,9 +55,37 @@ def page_data(tmp_path):
     return data
 
 
+@pytest.fixture
+def page_data(tmp_path):
+    return _write_page(tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def shared_page(tmp_path_factory):
+    """One sandbox over the page for the fault tests (each gets its own warehouse)."""
+    from channelwatch.sandbox import server
+
+    running = server.start(_write_page(tmp_path_factory.mktemp("page") / "data"))
+    running.sandbox.store.clock = NOW
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page_sandbox(shared_page):
+    shared_page.set_faults([])
+    shared_page.reset_calls()
+    yield shared_page
+    shared_page.set_faults([])
+
+
 def _start(sandbox_factory, data, clock=NOW, **api):
     running = sandbox_factory(data)
     running.sandbox.store.clock = clock
+    return running, make_settings(running.url, api=api)
+
+
+def _shared(running, **api):
     return running, make_settings(running.url, api=api)
 
 
@@ -184,11 +210,10 @@ def test_pages_of_posts_and_long_comment_threads_are_followed(engine, sandbox_fa
 
 @pytest.mark.parametrize("fault", ["429", "429_noreset", "throttled", "500", "502", "timeout",
                                    "malformed_json", "truncated"])
-def test_a_passing_fault_is_retried(sqlite_engine, sandbox_factory, fake_tokens, page_data,
-                                    fault):
+def test_a_passing_fault_is_retried(sqlite_engine, page_sandbox, fake_tokens, fault):
     # Retry-After is 1 s; other faults back off for max_wait_seconds at most.
-    running, settings = _start(sandbox_factory, page_data, timeout_seconds=0.5,
-                               max_wait_seconds=1 if fault == "429" else 0.1)
+    running, settings = _shared(page_sandbox, timeout_seconds=0.5,
+                                max_wait_seconds=1 if fault == "429" else 0.1)
     running.set_faults([{"endpoint": "facebook.posts", "fault": fault, "times": 1,
                          "seconds": 1}])
 
@@ -206,8 +231,8 @@ def test_a_passing_fault_is_retried(sqlite_engine, sandbox_factory, fake_tokens,
     ("429_noreset", "rate limited", 4),
 ])
 def test_a_lasting_fault_fails_the_account_after_the_retries(
-        sqlite_engine, sandbox_factory, fake_tokens, page_data, fault, error, calls):
-    running, settings = _start(sandbox_factory, page_data, max_wait_seconds=0.1)
+        sqlite_engine, page_sandbox, fake_tokens, fault, error, calls):
+    running, settings = _shared(page_sandbox, max_wait_seconds=0.1)
     running.set_faults([{"endpoint": "facebook.*", "fault": fault, "times": -1}])
 
     outcome = ingest(settings, sqlite_engine, "facebook")
@@ -222,9 +247,9 @@ def test_a_lasting_fault_fails_the_account_after_the_retries(
     assert counts(sqlite_engine)["watermarks"] == 0
 
 
-def test_a_reset_beyond_the_longest_wait_fails_at_once(sqlite_engine, sandbox_factory,
-                                                       fake_tokens, page_data):
-    running, settings = _start(sandbox_factory, page_data, max_wait_seconds=2)
+def test_a_reset_beyond_the_longest_wait_fails_at_once(sqlite_engine, page_sandbox,
+                                                       fake_tokens):
+    running, settings = _shared(page_sandbox, max_wait_seconds=2)
     running.set_faults([{"endpoint": "facebook.posts", "fault": "429", "seconds": 30}])
 
     outcome = ingest(settings, sqlite_engine, "facebook")
