@@ -355,7 +355,8 @@ def start(data_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> Runni
     """Start a sandbox on host:port (0: any free port) in a daemon thread."""
     sandbox = Sandbox(Path(data_dir))
     server = SandboxServer((host, port), _handler(sandbox))
-    thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="sandbox", daemon=True)
     thread.start()
     return RunningSandbox(sandbox, server, thread)
 

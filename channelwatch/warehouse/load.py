@@ -338,9 +338,15 @@ def mark_deleted(conn: Connection, platform: str, account_id: str, scopes: Itera
             select(items.c.item_id).where(and_(*conditions)))]
         gone = [item_id for item_id in candidates if item_id not in seen_ids]
         for start in range(0, len(gone), CHUNK):
+            chunk = gone[start:start + CHUNK]
             result = conn.execute(update(items).where(
                 items.c.platform == platform,
-                items.c.item_id.in_(gone[start:start + CHUNK])).values(deleted_at=now))
+                items.c.item_id.in_(chunk)).values(deleted_at=now))
+            count += result.rowcount
+            # A deleted post takes its comments with it on every platform.
+            result = conn.execute(update(items).where(
+                items.c.platform == platform, items.c.account_id == account_id,
+                items.c.root_id.in_(chunk), items.c.deleted_at.is_(None)).values(deleted_at=now))
             count += result.rowcount
     return count
 

@@ -102,6 +102,18 @@ def test_a_deleted_item_is_marked_never_removed(engine):
         assert conn.execute(select(items.c.deleted_at).where(items.c.item_id == "c2")).scalar() is None
 
 
+def test_a_deleted_post_takes_its_comments_with_it(engine):
+    run_batch(engine, Batch([item("p1"), item("c1", "first", parent="p1"),
+                             item("p2"), item("c2", "other", parent="p2", root="p2")], []))
+    later = T0 + timedelta(days=1)
+    stats = run_batch(engine, Batch([item("p2")], []),
+                      scopes=[Scope(since=T0 - timedelta(days=1), kind="post")], now=later)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(items.c.item_id, items.c.deleted_at)).all())
+    assert stats.deleted == 2
+    assert rows == {"p1": later, "c1": later, "p2": None, "c2": None}
+
+
 def test_items_outside_the_complete_scope_are_not_marked_deleted(engine):
     old = T0 - timedelta(days=30)
     run_batch(engine, Batch([item("p0", at=old), item("p1")], []))
