@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from channelwatch.sandbox.native import (
+    building_index,
     decode_token,
     digest,
     encode_token,
@@ -125,10 +126,12 @@ class _Ids:
     """Tweet ids, newest first (by numeric id)."""
 
     ids: list[str] = dataclasses.field(default_factory=list)
+    keys: list[int] = dataclasses.field(default_factory=list)  # -id, ascending
 
-    def finish(self) -> None:
-        self.ids.sort(key=lambda t: -int(t))
-        self.keys = [-int(t) for t in self.ids]
+    @classmethod
+    def of(cls, ids: list[str]) -> "_Ids":
+        keyed = sorted((-int(t), t) for t in ids)
+        return cls([t for _, t in keyed], [k for k, _ in keyed])
 
     def below(self, bound: int | None) -> int:
         """Index of the first id strictly below `bound` (None: 0)."""
@@ -157,28 +160,38 @@ def _build_index(store: Store) -> _Index:
     users = {u["id"]: u for u in store.records(PLATFORM, "users") if u.get("id")}
     by_username = {u.get("username", "").lower(): u for u in users.values()}
     tweets: dict[str, dict] = {}
-    authored: dict[str, _Ids] = {}
-    mentioning: dict[str, _Ids] = {}
-    conversations: dict[str, _Ids] = {}
-    everything = _Ids()
+    authored: dict[str, list[str]] = {}
+    mentioning: dict[str, list[str]] = {}
+    conversations: dict[str, list[str]] = {}
     for tweet in store.records(PLATFORM, "tweets"):
         tid = tweet.get("id")
         if not tid:
             continue
         tweets[tid] = tweet
-        everything.ids.append(tid)
         author = tweet.get("author_id", "")
-        authored.setdefault(author, _Ids()).ids.append(tid)
-        conversations.setdefault(tweet.get("conversation_id") or tid, _Ids()).ids.append(tid)
-        named = set()
+        _append(authored, author, tid)
+        _append(conversations, tweet.get("conversation_id") or tid, tid)
+        named = None
         for username in _mentioned_usernames(tweet):
             user = by_username.get(username.lower())
-            if user and user["id"] != author and user["id"] not in named:
+            if user and user["id"] != author and (named is None or user["id"] not in named):
+                named = named or set()
                 named.add(user["id"])
-                mentioning.setdefault(user["id"], _Ids()).ids.append(tid)
-    for group in (*authored.values(), *mentioning.values(), *conversations.values(), everything):
-        group.finish()
-    return _Index(tweets, users, by_username, authored, mentioning, conversations, everything)
+                _append(mentioning, user["id"], tid)
+
+    def finish(groups: dict[str, list[str]]) -> dict[str, _Ids]:
+        return {key: _Ids.of(ids) for key, ids in groups.items()}
+
+    return _Index(tweets, users, by_username, finish(authored), finish(mentioning),
+                  finish(conversations), _Ids.of(list(tweets)))
+
+
+def _append(groups: dict[str, list[str]], key: str, value: str) -> None:
+    group = groups.get(key)
+    if group is None:
+        groups[key] = [value]
+    else:
+        group.append(value)
 
 
 # --- search queries ----------------------------------------------------------------------------------
@@ -330,7 +343,8 @@ class Api:
         version = self.store.version()
         with self._lock:
             if self._index is None or self._index[0] != version:
-                self._index = (version, _build_index(self.store))
+                with building_index():
+                    self._index = (version, _build_index(self.store))
             return self._index[1]
 
     def _rate_headers(self, endpoint: str) -> dict[str, str]:

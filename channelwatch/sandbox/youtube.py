@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from channelwatch.sandbox.native import (
+    building_index,
     b64id,
     decode_token,
     digest,
@@ -331,7 +332,8 @@ class Api:
         version = self.store.version()
         with self._lock:
             if self._index is None or self._index[0] != version:
-                self._index = (version, _build_index(self.store))
+                with building_index():
+                    self._index = (version, _build_index(self.store))
             return self._index[1]
 
     def _auth(self, request: Request) -> Response | None:
