@@ -666,8 +666,8 @@ def report_late(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None
     engine = make_engine(settings.resolved_warehouse_url())
     now = _utcnow()
     day = str(logical)[:10] or now.date().isoformat()
-    message = (f"the daily report of {day} (run {dag_run.get('run_id', '?')}) was not ready "
-               f"by its deadline {when}")
+    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id") or "?"
+    message = f"the daily report of {day} (run {run_id}) was not ready by its deadline {when}"
     log.error("channelwatch: %s", message)
     sync_findings(engine, [{
         "platform": "pipeline", "item_id": f"report:{day}", "rule": "pipeline.report_late",
