@@ -7,7 +7,7 @@ import dataclasses
 import io
 import json
 import os
-import tempfile
+import uuid
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -380,14 +380,16 @@ def write_csv(rows: list[dict[str, Any]], w: d.Window, channels: dict, out: io.T
 
 
 def _atomic_write(path: Path, content: str) -> None:
+    """Write beside the target and rename, so a reader never sees half a file (the mode
+    follows the umask, as for any file the user writes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with open(tmp, "x", encoding="utf-8", newline="") as fh:
             fh.write(content)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
