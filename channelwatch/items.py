@@ -32,6 +32,13 @@ FIELDS = (
 )
 
 
+# Counters that change whenever someone else acts (a new reply, a like). They are kept in
+# flags as first seen but are not part of the item's content: a new reply to a comment must
+# not make a new version of the comment. Current counts are in the raw pages.
+VOLATILE_FLAGS = frozenset({"totalReplyCount", "comments_count", "comment_count",
+                            "reply_count", "like_count", "likeCount", "public_metrics"})
+
+
 class ItemError(ValueError):
     """A canonical item that does not meet the contract; the message names the field."""
 
@@ -77,9 +84,9 @@ class Item:
         return (self.platform, self.id)
 
     def content_hash(self) -> str:
-        """A digest of what can change after publication: text and flags."""
-        blob = json.dumps([self.text, dict(self.flags)], sort_keys=True, ensure_ascii=False,
-                          default=str)
+        """A digest of what an edit can change: the text and the non-volatile flags."""
+        flags = {k: v for k, v in self.flags.items() if k not in VOLATILE_FLAGS}
+        blob = json.dumps([self.text, flags], sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.blake2b(blob.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:

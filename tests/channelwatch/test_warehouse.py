@@ -156,3 +156,11 @@ def test_analyst_views_answer_the_comms_questions(engine):
     # Created Monday 13:00 London; by now it is at least 4 business hours old.
     assert float(unanswered[0][1]) >= 4.0
     assert (channel[0], channel[1], float(channel[2])) == (2, 1, 0.5)
+
+
+def test_a_new_reply_count_is_not_a_new_version(engine):
+    run_batch(engine, Batch([item("p1"), item("c1", "Why?", parent="p1",
+                                                flags={"totalReplyCount": 0})], []))
+    stats = run_batch(engine, Batch([item("p1"), item("c1", "Why?", parent="p1",
+                                                        flags={"totalReplyCount": 3})], []))
+    assert (stats.changed, stats.unchanged) == (0, 2)
