@@ -116,7 +116,7 @@ def report_deadline(s: Settings):
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
         interval=REPORT_LEAD,
-        callback=SyncCallback("channelwatch.pipeline.report_late"),
+        callback=SyncCallback("channelwatch.orchestration.report_late"),
         name="daily report late",
     )
 
@@ -317,5 +317,23 @@ def monitoring_task(context: Mapping[str, Any]) -> dict[str, Any]:
     engine = _engine(s)
     try:
         return pipeline.monitoring_gaps(s, engine, run_as_of(context))
+    finally:
+        engine.dispose()
+
+
+def report_late(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    """The report DAG's deadline callback (run by the executor, e.g. a Celery worker).
+
+    Airflow imports this module to check the callback when it parses the DAG, so the work
+    is in channelwatch.pipeline.record_report_late, imported only when a deadline is missed.
+    """
+    from channelwatch import pipeline
+
+    context = context or {}
+    s = settings()
+    engine = _engine(s)
+    try:
+        pipeline.record_report_late(s, engine, context.get("dag_run") or {},
+                                    context.get("deadline") or {})
     finally:
         engine.dispose()

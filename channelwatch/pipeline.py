@@ -69,7 +69,7 @@ from channelwatch.warehouse.schema import (
 __all__ = [
     "PipelineError", "IngestionFailed", "BatchQuarantined",
     "ingest", "refresh", "validate_scope", "scope_items", "check", "alert", "report",
-    "apply_retention", "monitoring_gaps", "run_day", "as_of_for_day", "report_late",
+    "apply_retention", "monitoring_gaps", "run_day", "as_of_for_day", "record_report_late",
     "GAP_RULE",
 ]
 
@@ -644,33 +644,30 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
     return out
 
 
-def report_late(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-    """The daily report DAG's deadline callback: the report is not ready by report.due_by.
+def record_report_late(settings: Settings, engine: Engine, dag_run: Mapping[str, Any],
+                       deadline: Mapping[str, Any], now: datetime | None = None) -> str:
+    """Record that a day's report missed its deadline: a ``pipeline.report_late`` finding
+    (category pipeline, high, routed to comms) on item ``report:<day>``, so the lateness
+    shows in the next report and in `channelwatch findings list`.
 
-    Logs an error and records a ``pipeline.report_late`` finding (category pipeline, high,
-    routed to comms) for the day, so the lateness shows in the next report and in
-    `channelwatch findings list`.
+    Args:
+        dag_run: the late run as the deadline callback receives it (logical_date, dag_run_id).
+        deadline: the deadline (deadline_time).
+
+    Returns:
+        The message logged and recorded.
     """
-    import os
-
-    from channelwatch.config import load_settings
     from channelwatch.findings import sync_findings
-    from channelwatch.warehouse import make_engine
 
-    context = context or {}
-    dag_run = context.get("dag_run") or {}
-    deadline = context.get("deadline") or {}
+    now = now or _utcnow()
     logical = dag_run.get("logical_date") or dag_run.get("run_after") or ""
-    when = deadline.get("deadline_time") or ""
-    settings = load_settings(os.environ.get("CHANNELWATCH_CONFIG") or None)
-    engine = make_engine(settings.resolved_warehouse_url())
-    now = _utcnow()
     day = str(logical)[:10] or now.date().isoformat()
     run_id = dag_run.get("dag_run_id") or dag_run.get("run_id") or "?"
-    message = f"the daily report of {day} (run {run_id}) was not ready by its deadline {when}"
+    message = (f"the daily report of {day} (run {run_id}) was not ready by its deadline "
+               f"{deadline.get('deadline_time') or ''}")
     log.error("channelwatch: %s", message)
     sync_findings(engine, [{
         "platform": "pipeline", "item_id": f"report:{day}", "rule": "pipeline.report_late",
         "category": "pipeline", "severity": "high", "route": "comms", "evidence": message,
         "due_at": None, "detected_at": now}], now=now, tz=settings.business_hours.timezone)
-    engine.dispose()
+    return message

@@ -15,7 +15,7 @@ on time, so the daily report is produced even on a quiet day.
    report, which shows it).
 
 The daily run starts an hour before `report.due_by` (council time) and carries a deadline
-alert at `report.due_by`: if the report is late, `channelwatch.pipeline.report_late` logs it
+alert at `report.due_by`: if the report is late, `channelwatch.orchestration.report_late` logs it
 and records a `pipeline.report_late` finding. Runs triggered by the assets have no logical
 date, hence no deadline. `CHANNELWATCH_DEADLINE_ALERTS=off` builds the DAG without the alert
 (used by `channelwatch demo`, because `airflow dags test` in Airflow 3.3.2 exits non-zero
