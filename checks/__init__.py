@@ -46,7 +46,6 @@ RULES: dict[str, tuple[str, str]] = {
     safeguarding.CONCERN: ("high", "safeguarding_lead"),
 }
 
-_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 def _docs(items: Iterable[Item], ctx: Context) -> list[Doc]:
@@ -85,8 +84,6 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
 
 def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
     docs = _docs(items, ctx)
-    found: dict[tuple[str, str, str], Finding] = {}
-    out: list[Finding] = []
     public = _public_rules(ctx)
     own = _own_rules(ctx)
     # Rule lists per case, so the loop below tests nothing per rule: (own?, hits?, private?)
@@ -99,21 +96,28 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
                                              if (hits or not needs)
                                              and not (public_only and private)]
     style = ctx.enabled("off_brand.style")
-    append = out.append
+    sla = ctx.enabled(unanswered.SLA_BREACH)
+    threads = unanswered.prepare(docs) if sla else {}
+    breach = unanswered.sla_breach
+    out: list[Finding] = []
     for doc in docs:
         item = doc.item
+        mark = len(out)
         for fn in table[(item.is_own, bool(doc.hits), item.kind == "message")]:
             f = fn(doc, ctx)
             if f:
-                append(f)
-        if style and item.is_own:
-            out.extend(off_brand.style(doc, ctx))
-    out.extend(unanswered.check_all(docs, ctx))
-    for f in out:
-        _keep(found, f)
-    order = {(doc.item.platform, doc.item.id): i for i, doc in enumerate(docs)}
+                out.append(f)
+        if item.is_own:
+            if style:
+                out.extend(off_brand.style(doc, ctx))
+        elif sla:
+            f = breach(doc, ctx, threads)
+            if f:
+                out.append(f)
+        if len(out) - mark > 1:  # one item, several rules: a stable order by rule
+            out[mark:] = sorted(out[mark:], key=lambda f: f.rule)
     docs.clear()
-    return sorted(found.values(), key=lambda f: (order[(f.platform, f.item_id)], f.rule))
+    return out
 
 
 def _public_rules(ctx: Context) -> list[tuple[object, bool, bool]]:
@@ -137,12 +141,6 @@ def _own_rules(ctx: Context) -> list[tuple[object, bool]]:
         (off_brand.PROFANITY, off_brand.profanity, True),
     ]
     return [(fn, hits) for rule, fn, hits in table if ctx.enabled(rule)]
-
-
-def _keep(found: dict[tuple[str, str, str], Finding], f: Finding) -> None:
-    old = found.get(f.key)
-    if old is None or _SEVERITY_RANK[f.severity] < _SEVERITY_RANK[old.severity]:
-        found[f.key] = f
 
 
 def responsiveness(items: Iterable[Item], settings: Settings,

@@ -65,6 +65,11 @@ def needs_reply(doc: Doc, ctx: Context) -> tuple[str, tuple[str, ...] | None] | 
     return "question", None
 
 
+def prepare(docs: Iterable[Doc]) -> dict[tuple[str, str], list[datetime]]:
+    """The council's item times per thread (platform, root_id), sorted: what answers."""
+    return _threads(docs)
+
+
 def _threads(docs: Iterable[Doc]) -> dict[tuple[str, str], list[datetime]]:
     own: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     for doc in docs:
@@ -96,32 +101,40 @@ def check_all(docs: Sequence[Doc], ctx: Context) -> Iterator[Finding]:
     if not ctx.enabled(SLA_BREACH):
         return
     threads = _threads(docs)
-    target = ctx.settings.business_hours.response_target_hours
     for doc in docs:
-        item = doc.item
-        if item.is_own or item.created_at > ctx.as_of:
-            continue
-        if _first_reply(threads.get((item.platform, item.root_id)), item.created_at,
-                        ctx.as_of):
-            continue  # answered (cheapest test first: most threads are)
-        why = needs_reply(doc, ctx)
-        if why is None:
-            continue
-        due = _due(item.created_at, ctx)
-        if ctx.as_of < due:
-            continue
-        waited = business_hours_between(item.created_at, ctx.as_of, ctx.cal)
-        reason, phrase = why
-        span = None
-        if phrase:
-            q, span = ctx.quote(doc, phrase)
-            what = f"{reason} {describe(q)}"
-        else:
-            snippet = " ".join(item.text.split())
-            what = f"{reason} {describe(snippet)}"
-        yield ctx.finding(doc, SLA_BREACH, "medium",
-                          f"{what}: no council reply after {waited:.1f} business hours "
-                          f"(target {target:g})", due_at=due, span=span)
+        f = sla_breach(doc, ctx, threads)
+        if f:
+            yield f
+
+
+def sla_breach(doc: Doc, ctx: Context,
+               threads: dict[tuple[str, str], list[datetime]]) -> Finding | None:
+    """unanswered.sla_breach for one item, given the council's reply times per thread."""
+    item = doc.item
+    created = item.created_at
+    if item.is_own or created > ctx.as_of:
+        return None
+    times = threads.get((item.platform, item.root_id))
+    if times and times[-1] > created and _first_reply(times, created, ctx.as_of):
+        return None  # answered (the cheapest test first: most threads are)
+    why = needs_reply(doc, ctx)
+    if why is None:
+        return None
+    due = _due(created, ctx)
+    if ctx.as_of < due:
+        return None
+    waited = business_hours_between(created, ctx.as_of, ctx.cal)
+    target = ctx.settings.business_hours.response_target_hours
+    reason, phrase = why
+    span = None
+    if phrase:
+        q, span = ctx.quote(doc, phrase)
+        what = f"{reason} {describe(q)}"
+    else:
+        what = f"{reason} {describe(item.text)}"
+    return ctx.finding(doc, SLA_BREACH, "medium",
+                       f"{what}: no council reply after {waited:.1f} business hours "
+                       f"(target {target:g})", due_at=due, span=span)
 
 
 @dataclass(frozen=True, slots=True)
