@@ -320,3 +320,44 @@ def test_the_findings_commands_change_what_the_next_report_shows(engine, tmp_pat
     # The day of detection, rendered again, still shows it as it stood then.
     then = json.loads(build_report(settings, engine, date(2026, 11, 16)).json.read_text())
     assert then["do_first"]["foi"]["total"] == 1
+
+
+def test_findings_in_their_json_form_are_accepted(sqlite_engine):
+    """`channelwatch check` writes findings as JSON; the pipeline may sync them as read."""
+    load_items(sqlite_engine, [item("c1", "call me on 07700 900456")])
+    line = {"item_id": "c1", "platform": "facebook", "category": "moderation",
+            "rule": "moderation.personal_data", "severity": "medium",
+            "evidence": 'UK phone number "07700 900456"', "route": "comms",
+            "due_at": "2026-11-17T12:00:00+00:00", "detected_at": "2026-11-16T18:00:00Z",
+            "evidence_span": [11, 23]}
+    sync_findings(sqlite_engine, [line], now=DAY1)
+    with sqlite_engine.connect() as conn:
+        row = conn.execute(select(findings)).one()
+    assert (row.evidence_start, row.evidence_end) == (11, 23)
+    assert row.due_at == datetime(2026, 11, 17, 12, tzinfo=timezone.utc)
+    with pytest.raises(ValueError, match="severity 'urgent'"):
+        sync_findings(sqlite_engine, [{**line, "severity": "urgent"}], now=DAY1)
+
+
+def test_the_checks_findings_go_through_the_whole_lifecycle(sqlite_engine, tmp_path):
+    """The real checks package, when present, against the realistic scenario."""
+    checks = pytest.importorskip("checks")
+    if not hasattr(checks, "run_checks"):
+        pytest.skip("checks.run_checks is not built yet")
+    from channelwatch.report import build_report
+    from tests.channelwatch.reportday import build_days
+
+    settings = make_settings(report={"out_dir": str(tmp_path / "reports")})
+    build_days(sqlite_engine, settings, end_day=date(2026, 11, 20), days=4, per_day=8,
+               real_checks=True)
+    with sqlite_engine.connect() as conn:
+        rows = conn.execute(select(findings.c.category, findings.c.status,
+                                   findings.c.finding_id, findings.c.platform,
+                                   findings.c.item_id, findings.c.rule)).all()
+    assert rows and {r.category for r in rows} <= {
+        "safeguarding", "foi_request", "unanswered", "third_party_advertising", "off_brand",
+        "moderation"}
+    assert all(r.finding_id == finding_id(r.platform, r.item_id, r.rule) for r in rows)
+    assert {r.status for r in rows} >= {"new", "open"}
+    build_report(settings, sqlite_engine, date(2026, 11, 20),
+                 now=datetime(2026, 11, 20, 19, tzinfo=timezone.utc))
