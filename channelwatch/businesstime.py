@@ -38,6 +38,7 @@ __all__ = [
     "holidays_in",
 ]
 
+_ONE_DAY = timedelta(days=1)
 _MAX_DAYS = 366 * 30  # no business window for 30 years means the calendar is unusable
 
 
@@ -76,6 +77,28 @@ class Calendar:
                 day not in _holiday_dates(self.nations, day.year)
             self._working[day] = got
         return got
+
+    def add_hours_utc(self, here: datetime, hours: float) -> datetime:
+        """`add_business_hours` on a UTC datetime, in UTC (the checks' hot path)."""
+        if hours == 0:
+            return here
+        remaining = timedelta(hours=hours)
+        day = here.astimezone(self.zone).date()
+        working, windows = self._working, self._windows
+        for _ in range(_MAX_DAYS):
+            ok = working.get(day)
+            if ok is None:
+                ok = self.is_working_day(day)
+            if ok:
+                opens, closes = windows.get(day) or self.window(day)
+                lo = opens if opens > here else here
+                if closes > lo:
+                    available = closes - lo
+                    if remaining <= available:
+                        return lo + remaining
+                    remaining -= available
+            day += _ONE_DAY
+        raise ValueError("the business calendar has no working time")
 
     def window(self, day: date) -> tuple[datetime, datetime]:
         """Opening and closing instants of ``day``, in UTC.
@@ -199,22 +222,7 @@ def add_business_hours(start: datetime, hours: float, bh: BusinessHours | Calend
     if hours < 0:
         raise ValueError("hours must not be negative")
     cal = calendar(bh)
-    here = start.astimezone(UTC)
-    if hours == 0:
-        return here.astimezone(cal.zone)
-    remaining = timedelta(hours=hours)
-    day = here.astimezone(cal.zone).date()
-    for _ in range(_MAX_DAYS):
-        if cal.is_working_day(day):
-            opens, closes = cal.window(day)
-            lo = max(opens, here)
-            if closes > lo:
-                available = closes - lo
-                if remaining <= available:
-                    return (lo + remaining).astimezone(cal.zone)
-                remaining -= available
-        day += timedelta(days=1)
-    raise ValueError("the business calendar has no working time")
+    return cal.add_hours_utc(start.astimezone(UTC), hours).astimezone(cal.zone)
 
 
 def add_working_days(start: datetime, n: int, bh: BusinessHours | Calendar) -> datetime:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from channelwatch.businesstime import Calendar, add_business_hours, calendar
+from channelwatch.businesstime import Calendar, calendar
 from channelwatch.config import Settings
 from channelwatch.items import Item
 from checks.finding import Finding
@@ -239,7 +239,7 @@ class Context:
 
     def review_due(self, item: Item, severity: str) -> datetime:
         hours = self.settings.checks.review_hours.get(severity, 8.0)
-        return add_business_hours(item.created_at, hours, self.cal).astimezone(UTC)
+        return self.cal.add_hours_utc(item.created_at.astimezone(UTC), hours)
 
     def is_friendly(self, entity: str) -> bool:
         """True when a credited name or @handle is the council, a partner or a public body."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from channelwatch.businesstime import add_business_hours, business_hours_between
+from channelwatch.businesstime import business_hours_between
 from checks.context import Context, Doc, describe
 from checks.finding import Finding
 
@@ -92,8 +92,8 @@ def _first_reply(times: Sequence[datetime] | None, after: datetime,
 
 
 def _due(item_created: datetime, ctx: Context) -> datetime:
-    return add_business_hours(item_created, ctx.settings.business_hours.response_target_hours,
-                              ctx.cal).astimezone(UTC)
+    return ctx.cal.add_hours_utc(item_created.astimezone(UTC),
+                                 ctx.settings.business_hours.response_target_hours)
 
 
 def check_all(docs: Sequence[Doc], ctx: Context) -> Iterator[Finding]:
