@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from channelwatch.config import Settings
@@ -193,13 +193,7 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
     keys = list(latest)
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start:start + CHUNK]
-        existing = {
-            (row.platform, row.item_id): row
-            for row in conn.execute(
-                select(items.c.platform, items.c.item_id, items.c.content_hash,
-                       items.c.version, items.c.deleted_at)
-                .where(tuple_(items.c.platform, items.c.item_id).in_(chunk)))
-        }
+        existing = _existing_sqlite(conn, chunk)
         new_rows, new_versions = [], []
         for key in chunk:
             item = latest[key]
@@ -236,6 +230,23 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
         if new_versions:
             conn.execute(insert(item_versions), new_versions)
     return stats
+
+
+def _existing_sqlite(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict:
+    """The stored rows of `keys`, looked up per platform: `platform = ? and item_id in (...)`
+    searches the primary key, while SQLite answers a row-value `(platform, item_id) in
+    (...)` with a scan of the whole table (per batch: quadratic in the warehouse's size)."""
+    by_platform: dict[str, list[str]] = {}
+    for platform, item_id in keys:
+        by_platform.setdefault(platform, []).append(item_id)
+    existing = {}
+    for platform, ids in by_platform.items():
+        for row in conn.execute(
+                select(items.c.platform, items.c.item_id, items.c.content_hash,
+                       items.c.version, items.c.deleted_at)
+                .where(items.c.platform == platform, items.c.item_id.in_(ids))):
+            existing[(row.platform, row.item_id)] = row
+    return existing
 
 
 _PG_STAGE = """
