@@ -86,15 +86,15 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
     docs = _docs(items, ctx)
     public = _public_rules(ctx)
     own = _own_rules(ctx)
-    # Rule lists per case, so the loop below tests nothing per rule: (own?, hits?, private?)
-    table = {}
+    # Rule lists per case, so the loop below tests nothing per rule:
+    # index = 4 * own + 2 * has lexicon hits + private message.
+    table: list[list] = [[] for _ in range(8)]
     for hits in (False, True):
-        table[(True, hits, False)] = [fn for fn, needs in own if hits or not needs]
-        table[(True, hits, True)] = table[(True, hits, False)]
         for private in (False, True):
-            table[(False, hits, private)] = [fn for fn, needs, public_only in public
-                                             if (hits or not needs)
-                                             and not (public_only and private)]
+            table[4 + 2 * hits + private] = [fn for fn, needs in own if hits or not needs]
+            table[2 * hits + private] = [fn for fn, needs, public_only in public
+                                         if (hits or not needs)
+                                         and not (public_only and private)]
     style = ctx.enabled("off_brand.style")
     sla = ctx.enabled(unanswered.SLA_BREACH)
     threads = unanswered.prepare(docs) if sla else {}
@@ -103,7 +103,9 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
     for doc in docs:
         item = doc.item
         mark = len(out)
-        for fn in table[(item.is_own, bool(doc.hits), item.kind == "message")]:
+        if not doc.toks and not item.flags:
+            continue  # nothing to read: an emoji, a bare image, an empty text
+        for fn in table[4 * item.is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
             f = fn(doc, ctx)
             if f:
                 out.append(f)
