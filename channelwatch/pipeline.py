@@ -65,6 +65,7 @@ from channelwatch.warehouse.schema import (
     quarantined_batches,
     raw_payloads,
 )
+from connectors.errors import ConnectorError
 
 __all__ = [
     "PipelineError", "IngestionFailed", "BatchQuarantined",
@@ -102,8 +103,9 @@ def _utcnow() -> datetime:
 
 # -- ingestion through the quality gate -------------------------------------------------------
 
-class _Rejected(Exception):
-    """Raised inside the connector's generator: ingest_account records the run as failed."""
+class _Rejected(ConnectorError):
+    """Raised inside the connector's generator: ingest_account records the run as failed
+    (a ConnectorError, since what the platform returned is what was rejected)."""
 
 
 @dataclasses.dataclass(slots=True)
