@@ -14,7 +14,8 @@ from channelwatch.config import Settings
 from channelwatch.items import Item
 from checks.finding import Finding
 from checks.matcher import FAMILIES, Matcher, _read_yaml, expand, lexicon_path, locate
-from checks.normalise import Normalised, analyse, normalise, tokens
+from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES
+from checks.normalise import _SINGLES, Normalised, analyse, normalise, tokens
 
 __all__ = ["Context", "Doc", "analyse_item"]
 
@@ -87,7 +88,17 @@ class Doc:
 
 def analyse_item(item: Item, ctx: "Context") -> Doc:
     """Normalise, tokenise and scan one item's text with the lexicons its kind needs."""
-    norm, toks = analyse(item.text)
+    text = item.text
+    if text.isascii():
+        # `analyse`'s fast path, inlined: this runs once per item.
+        lowered = text.lower()
+        toks = lowered.encode("ascii").translate(_TOKEN_BYTES, b"'").decode("ascii").split()
+        if _SINGLES.isdisjoint(toks):
+            norm = Normalised(lowered, None, text)
+        else:
+            norm, toks = analyse(text)
+    else:
+        norm, toks = analyse(text)
     scan = toks
     if "#" in norm.text:
         # A hashtag also counts as its bare word: "#fuckoff" is profane, "#ad" stays "#ad".

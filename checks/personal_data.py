@@ -73,6 +73,7 @@ class _Compiled:
             r"|(?:^|[.!?]\s+|@\w+\s+)(?i:" + greetings + r"),? +[A-Z][a-z'-]+\b"
             r"|\b[A-Z][a-z'-]+ +[A-Z][a-z'-]+'s\b")
         self.org_prefixes = tuple(str(p) for p in lex["organisation_prefixes"])
+        self.street_words = frozenset(str(s).lower() for s in lex["street_types"])
         self.case_words = frozenset(str(w).lower().split()[0] for w in lex["case_ref_words"])
 
 
@@ -131,7 +132,8 @@ def find_personal_data(doc: Doc, ctx: Context) -> list[PersonalData]:
     if digits >= 6:
         for m in _NINO.finditer(text):
             found.append(PersonalData("ni_number", m.start(), m.end()))
-    if digits >= 3:
+    # An address needs a street word ("Road", "Close"...): a set test before two regexes.
+    if digits >= 3 and not comp.street_words.isdisjoint(doc.toks):
         postcodes = [m for m in _POSTCODE.finditer(text)
                      if (m.group(1) + m.group(2)) not in ctx.own_postcodes]
         if postcodes:

@@ -70,3 +70,20 @@ def test_ascii_fast_path_tokenises_like_the_general_one(text):
 def test_invisible_characters_never_change_the_match(text, invisible):
     spiked = invisible.join(text)
     assert normalise(spiked).text == normalise(text).text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=string.printable, max_size=80))
+def test_the_inlined_item_path_agrees_with_analyse(text):
+    from datetime import UTC, datetime
+
+    from channelwatch.config import Settings
+    from channelwatch.items import Item
+    from checks.context import Context, analyse_item
+
+    ctx = Context(Settings(), datetime(2025, 1, 1, tzinfo=UTC))
+    item = Item("facebook", "1", "comment", "a", "u", "U", False, "p", "p",
+                datetime(2025, 1, 1, tzinfo=UTC), text)
+    doc = analyse_item(item, ctx)
+    norm, toks = analyse(text)
+    assert (doc.norm.text, doc.toks) == (norm.text, toks)
