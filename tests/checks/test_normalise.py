@@ -1,9 +1,14 @@
 """The normaliser folds disguises away while evidence still quotes the original text."""
 
+import functools
 import string
+from datetime import UTC, datetime
 
 from hypothesis import given, settings, strategies as st
 
+from channelwatch.config import Settings
+from channelwatch.items import Item
+from checks.context import Context, analyse_item
 from checks.matcher import expand, leet_variants
 from checks.normalise import TOKEN_RE, analyse, normalise, tokens
 
@@ -72,16 +77,15 @@ def test_invisible_characters_never_change_the_match(text, invisible):
     assert normalise(spiked).text == normalise(text).text
 
 
+@functools.lru_cache(maxsize=1)
+def _context():
+    return Context(Settings(), datetime(2025, 1, 1, tzinfo=UTC))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=string.printable, max_size=80))
 def test_the_inlined_item_path_agrees_with_analyse(text):
-    from datetime import UTC, datetime
-
-    from channelwatch.config import Settings
-    from channelwatch.items import Item
-    from checks.context import Context, analyse_item
-
-    ctx = Context(Settings(), datetime(2025, 1, 1, tzinfo=UTC))
+    ctx = _context()
     item = Item("facebook", "1", "comment", "a", "u", "U", False, "p", "p",
                 datetime(2025, 1, 1, tzinfo=UTC), text)
     doc = analyse_item(item, ctx)
