@@ -17,7 +17,8 @@ repository; see that folder's README), each mapped to the rule it measures:
   offensive.jsonl        offensive          -> moderation.abuse (public comment)
   comment_spam.jsonl     spam               -> third_party_advertising.comment_spam
   complaints.jsonl       complaint          -> needs a reply (unanswered.sla_breach with no
-                                               council reply, a month later); the negatives
+                                               council reply, a month later; the tweets are
+                                               mentions of the company); the negatives
                                                are often questions, which also need a reply,
                                                so only recall is meaningful there
   partisan.jsonl         partisan           -> off_brand.political (as a council post)
@@ -114,7 +115,7 @@ def labelled(folder: Path, show: str | None) -> None:
     sets = [
         ("offensive.jsonl", "offensive", "moderation.abuse", False, "comment"),
         ("comment_spam.jsonl", "spam", "third_party_advertising.comment_spam", False, "comment"),
-        ("complaints.jsonl", "complaint", "unanswered.sla_breach", False, "comment"),
+        ("complaints.jsonl", "complaint", "unanswered.sla_breach", False, "mention"),
         ("partisan.jsonl", "partisan", "off_brand.political", True, "post"),
         ("self_harm_risk.jsonl", "risk", "safeguarding.concern", False, "comment"),
     ]
