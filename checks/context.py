@@ -35,6 +35,8 @@ WORD_SETS = ("needs_reply.question_starts", "abuse.targets", "spam.weak", "polit
 _LEET_LISTS = {"profanity.strong", "abuse.slurs", "abuse.insults", "abuse.weak_insults",
                "abuse.threats", "spam.strong"}
 
+_SIG_MARKS = b"@?./:"
+_NOT_SIG = bytes(c for c in range(256) if bytes([c]) not in b"0123456789" + _SIG_MARKS)
 _URL_RE = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'()]+"
     r"|(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
@@ -60,6 +62,7 @@ class Doc:
     toks: list[str]
     hits: dict[str, list[tuple[int, tuple[str, ...]]]]
     scan_toks: list[str]
+    sig: bytes = b""
     _urls: list[tuple[str, int, int]] | None = None
     _reply_hits: dict[str, list[tuple[int, tuple[str, ...]]]] | None = None
 
@@ -71,8 +74,13 @@ class Doc:
 
     def has_url_hint(self) -> bool:
         """A cheap test: might the text contain a link?"""
-        text = self.norm.text
-        return "." in text and _URL_HINT.search(text) is not None
+        sig = self.sig
+        return (b"." in sig or b"/" in sig) and _URL_HINT.search(self.norm.text) is not None
+
+    def digits(self) -> int:
+        """How many digits the normalised text has."""
+        sig = self.sig
+        return len(sig.translate(None, _SIG_MARKS))
 
     def urls(self) -> list[tuple[str, int, int]]:
         """Links in the text: (url as normalised, start, end in the normalised text)."""
@@ -92,19 +100,24 @@ def analyse_item(item: Item, ctx: "Context") -> Doc:
     if text.isascii():
         # `analyse`'s fast path, inlined: this runs once per item.
         lowered = text.lower()
-        toks = lowered.encode("ascii").translate(_TOKEN_BYTES, b"'").decode("ascii").split()
+        raw = lowered.encode("ascii")
+        toks = raw.translate(_TOKEN_BYTES, b"'").decode("ascii").split()
         if _SINGLES.isdisjoint(toks):
             norm = Normalised(lowered, None, text)
         else:
             norm, toks = analyse(text)
+            raw = norm.text.encode("utf-8")
     else:
         norm, toks = analyse(text)
+        raw = norm.text.encode("utf-8")
+    # The characters the cheap gates ask about (digits, @ ? . / :), in order.
+    sig = raw.translate(None, _NOT_SIG)
     scan = toks
     if "#" in norm.text:
         # A hashtag also counts as its bare word: "#fuckoff" is profane, "#ad" stays "#ad".
         scan = toks + [t.lstrip("#") for t in toks if t[:1] == "#" and len(t) > 1]
     matcher = ctx.matchers["own" if item.is_own else "public"]
-    return Doc(item, norm, toks, matcher.scan(scan), scan)
+    return Doc(item, norm, toks, matcher.scan(scan), scan, sig)
 
 
 def host_of(url: str) -> str:

@@ -90,15 +90,11 @@ def _compiled(ctx: Context) -> _Compiled:
 
 def find_personal_data(doc: Doc, ctx: Context) -> list[PersonalData]:
     """Personal data in ``doc``, most sensitive first (the council's own details excluded)."""
-    text = doc.norm.text
-    has_at = "@" in text
-    if text.isascii():
-        raw = text.encode("ascii")
-        digits = len(raw) - len(raw.translate(None, b"0123456789"))
-    else:
-        digits = len(_DIGIT.findall(text))
+    has_at = b"@" in doc.sig
+    digits = doc.digits()
     if not has_at and digits < 2:
         return []
+    text = doc.norm.text
     comp = _compiled(ctx)
     found: list[PersonalData] = []
     if has_at:

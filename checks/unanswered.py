@@ -55,7 +55,7 @@ def needs_reply(doc: Doc, ctx: Context) -> tuple[str, tuple[str, ...] | None] | 
             if found:
                 start, phrase = min(found)
                 return reason, phrase
-    question = "?" in doc.norm.text or (
+    question = b"?" in doc.sig or (
         len(toks) - first >= 3 and toks[first] in ctx.question_starts)
     if not question:
         return None
