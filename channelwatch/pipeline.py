@@ -53,7 +53,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, tuple_, 
 
 from channelwatch.config import Settings
 from channelwatch.errors import UserError
-from channelwatch.ingest import IngestOutcome, ingest_account
+from channelwatch.ingest import IngestOutcome, fetching, ingest_account
 from channelwatch.items import Item
 from channelwatch.warehouse import load
 from channelwatch.warehouse.schema import (
@@ -177,6 +177,11 @@ class _Gate:
 
 
 class _GatedConnector:
+    # The gate reads the warehouse (parents, counts) expecting every earlier batch to be
+    # committed: ingest_account reads it in step with the loader; the platform connector
+    # inside it is still prefetched.
+    prefetch = False
+
     def __init__(self, inner, gate: _Gate) -> None:
         self.inner = inner
         self.gate = gate
@@ -189,25 +194,26 @@ class _GatedConnector:
         totals: dict[str, Any] = {}
         seen: set[str] = set()
         orphans: list[Item] = []
-        for batch in self.inner.fetch(state):
-            parents = quality.parents_to_look_up(batch.items)
-            known = gate.known_ids(parents - seen) | (parents & seen)
-            # A parent neither here nor stored may still come later in the pass: those
-            # replies are checked again once every batch is committed (validate_pass).
-            later = parents - known
-            result = quality.validate_batch(batch.items, platform=gate.platform,
-                                            accounts=gate.accounts, now=gate.now,
-                                            known_ids=known | later)
-            if not result.success:
-                gate.rejection = _Rejection("batch", [_item_dict(i) for i in batch.items],
-                                            result)
-                raise _Rejected(f"quality gate: {result.summary()}")
-            orphans.extend(i for i in batch.items if i.parent_id not in (None, "")
-                           and (str(i.parent_id) in later or str(i.root_id) in later))
-            seen.update(str(i.id) for i in batch.items)
-            for total in quality.reported_totals(batch.items, batch.pages):
-                totals[total.item_id] = total
-            yield batch
+        with fetching(self.inner, state) as batches:
+            for batch in batches:
+                parents = quality.parents_to_look_up(batch.items)
+                known = gate.known_ids(parents - seen) | (parents & seen)
+                # A parent neither here nor stored may still come later in the pass: those
+                # replies are checked again once every batch is committed (validate_pass).
+                later = parents - known
+                result = quality.validate_batch(batch.items, platform=gate.platform,
+                                                accounts=gate.accounts, now=gate.now,
+                                                known_ids=known | later)
+                if not result.success:
+                    gate.rejection = _Rejection("batch", [_item_dict(i) for i in batch.items],
+                                                result)
+                    raise _Rejected(f"quality gate: {result.summary()}")
+                orphans.extend(i for i in batch.items if i.parent_id not in (None, "")
+                               and (str(i.parent_id) in later or str(i.root_id) in later))
+                seen.update(str(i.id) for i in batch.items)
+                for total in quality.reported_totals(batch.items, batch.pages):
+                    totals[total.item_id] = total
+                yield batch
         # Every batch is committed by now (ingest_account loads one before asking for the
         # next), and watermarks are not yet written: a failure here leaves them behind.
         if orphans or totals:
@@ -657,11 +663,15 @@ def record_report_late(settings: Settings, engine: Engine, dag_run: Mapping[str,
         deadline: the deadline (deadline_time).
 
     Returns:
-        The message logged and recorded.
+        The message logged and recorded ("" for a backfill run, which is not late).
     """
     from channelwatch.findings import sync_findings
 
     now = now or _utcnow()
+    if str(dag_run.get("run_type") or "").lower().endswith("backfill"):
+        # A backfill renders a past day now: it was never going to be ready by then.
+        log.info("deadline of a backfill run %s ignored", dag_run.get("dag_run_id"))
+        return ""
     logical = dag_run.get("logical_date") or dag_run.get("run_after") or ""
     day = str(logical)[:10] or now.date().isoformat()
     run_id = dag_run.get("dag_run_id") or dag_run.get("run_id") or "?"

@@ -358,3 +358,6 @@ def test_a_late_report_is_recorded_as_a_finding(engine):
     with engine.connect() as conn:
         late = conn.execute(select(findings)).one()
     assert late.rule == "pipeline.report_late" and late.item_id == "report:2026-11-23"
+    assert pipeline.record_report_late(
+        settings, engine, {"logical_date": "2026-10-01T06:30:00+00:00", "run_type": "backfill"},
+        {}, now=NOW) == ""
