@@ -22,12 +22,17 @@ from datetime import datetime
 from channelwatch.config import Settings
 from channelwatch.items import Item
 from checks import advertising, foi, moderation, off_brand, safeguarding, unanswered
-from checks.context import Context, Doc, analyse_item
+from checks.context import Context, Doc, Rule, analyse_item
 from checks.finding import Finding
 from checks.unanswered import Awaiting, ChannelResponsiveness
 
 __all__ = ["run_checks", "responsiveness", "awaiting_reply", "Finding",
            "ChannelResponsiveness", "Awaiting", "RULES"]
+
+# Every per-item rule, in the order they run; unanswered.sla_breach needs whole threads
+# and runs beside them.
+ALL_RULES: tuple[Rule, ...] = (safeguarding.RULES + foi.RULES + moderation.RULES
+                               + advertising.RULES + off_brand.RULES)
 
 # Rule id → (severity, route): the table in docs/checks.md.
 RULES: dict[str, tuple[str, str]] = {
@@ -63,7 +68,8 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
         items: canonical items, in any order (threads are assembled here).
         settings: the validated configuration (defaults: ``Settings()``).
         as_of: the aware time the check runs as of; it is each finding's detected_at and
-            decides which unanswered items are overdue.
+            decides which unanswered items are overdue. Items created after it are not
+            checked, and council replies after it do not count.
 
     Returns:
         Findings, at most one per (platform, item, rule), in input order of the items.
@@ -84,35 +90,35 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
 
 def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
     docs = _docs(items, ctx)
-    public = _public_rules(ctx)
-    own = _own_rules(ctx)
     # Rule lists per case, so the loop below tests nothing per rule:
     # index = 4 * own + 2 * has lexicon hits + private message.
     table: list[list] = [[] for _ in range(8)]
-    for hits in (False, True):
-        for private in (False, True):
-            table[4 + 2 * hits + private] = [fn for fn, needs in own if hits or not needs]
-            table[2 * hits + private] = [fn for fn, needs, public_only in public
-                                         if (hits or not needs)
-                                         and not (public_only and private)]
-    style = ctx.enabled("off_brand.style")
+    for rule in ALL_RULES:
+        if not ctx.enabled(rule.id):
+            continue
+        for own in (0, 1):
+            for hits in (0, 1):
+                for private in (0, 1):
+                    applies = (rule.applies_to == "own") if own else (
+                        rule.applies_to == "public"
+                        or (rule.applies_to == "public_posts" and not private))
+                    if applies and (hits or not rule.needs_hits):
+                        table[4 * own + 2 * hits + private].append(rule.check)
     sla = ctx.enabled(unanswered.SLA_BREACH)
     threads = unanswered.prepare(docs) if sla else {}
     breach = unanswered.sla_breach
+    as_of = ctx.as_of
     out: list[Finding] = []
     for doc in docs:
         item = doc.item
+        if (not doc.toks and not item.flags) or item.created_at > as_of:
+            continue  # nothing to read (an emoji, a bare image), or not yet posted as of then
         mark = len(out)
-        if not doc.toks and not item.flags:
-            continue  # nothing to read: an emoji, a bare image, an empty text
-        for fn in table[4 * item.is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
-            f = fn(doc, ctx)
+        for check in table[4 * item.is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
+            f = check(doc, ctx)
             if f:
                 out.append(f)
-        if item.is_own:
-            if style:
-                out.extend(off_brand.style(doc, ctx))
-        elif sla:
+        if sla and not item.is_own:
             f = breach(doc, ctx, threads)
             if f:
                 out.append(f)
@@ -120,29 +126,6 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
             out[mark:] = sorted(out[mark:], key=lambda f: f.rule)
     docs.clear()
     return out
-
-
-def _public_rules(ctx: Context) -> list[tuple[object, bool, bool]]:
-    """(rule function, needs a lexicon hit, public items only) for items from the public."""
-    table = [
-        (safeguarding.CONCERN, safeguarding.concern, True, False),
-        (foi.RECEIVED, foi.received, True, False),
-        (moderation.ABUSE, moderation.abuse, True, True),
-        (moderation.PERSONAL, moderation.personal_data, False, True),
-        (advertising.SPAM, advertising.comment_spam, False, True),
-    ]
-    return [(fn, hits, public) for rule, fn, hits, public in table if ctx.enabled(rule)]
-
-
-def _own_rules(ctx: Context) -> list[tuple[object, bool]]:
-    """(rule function, needs a lexicon hit) for the council's own items."""
-    table = [
-        (advertising.SPONSORED, advertising.sponsored_post, False),
-        (off_brand.POLITICAL, off_brand.political, True),
-        (off_brand.PERSONAL, off_brand.personal_data, False),
-        (off_brand.PROFANITY, off_brand.profanity, True),
-    ]
-    return [(fn, hits) for rule, fn, hits in table if ctx.enabled(rule)]
 
 
 def responsiveness(items: Iterable[Item], settings: Settings,

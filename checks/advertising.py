@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from checks.context import Context, Doc, count_hits, describe, domain_in, first_hit, host_of
+from checks.context import (Context, Doc, Rule, count_hits, describe, domain_in, first_hit,
+                            host_of)
 from checks.finding import Finding
 from checks.normalise import tokens
 
@@ -165,13 +166,7 @@ def comment_spam(doc: Doc, ctx: Context) -> Finding | None:
     return None
 
 
-def check(doc: Doc, ctx: Context) -> list[Finding]:
-    """The advertising rules that apply to ``doc``'s item."""
-    item = doc.item
-    f = None
-    if item.is_own:
-        if ctx.enabled(SPONSORED):
-            f = sponsored_post(doc, ctx)
-    elif item.kind != "message" and ctx.enabled(SPAM):
-        f = comment_spam(doc, ctx)
-    return [f] if f else []
+RULES = (
+    Rule(SPONSORED, sponsored_post, "own", False),
+    Rule(SPAM, comment_spam, "public_posts", False),
+)

@@ -7,7 +7,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Callable
 
 from channelwatch.businesstime import Calendar, calendar
 from channelwatch.config import Settings
@@ -17,7 +17,7 @@ from checks.matcher import FAMILIES, Matcher, _read_yaml, expand, lexicon_path, 
 from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES
 from checks.normalise import _SINGLES, Normalised, analyse, normalise, tokens
 
-__all__ = ["Context", "Doc", "analyse_item"]
+__all__ = ["Context", "Doc", "Rule", "analyse_item"]
 
 # Lists that are data, not phrases to match.
 _NOT_PHRASES = {"advertising.affiliate_domains", "advertising.affiliate_params",
@@ -44,6 +44,25 @@ _URL_RE = re.compile(
     r"(?:/[^\s<>\"'()]*)?(?![\w@])")
 _URL_HINT = re.compile(r"https?:|www\.|[a-z0-9]\.(?:com|co|uk|org|net|to|us|io|ly|me|it|eu|in|"
                        r"link|info|biz|xyz)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: its id, the function that checks one item, and where it applies.
+
+    Attributes:
+        id: the dotted rule id ("off_brand.political").
+        check: ``(doc, ctx) -> Finding | None``.
+        applies_to: "own" (the council's items), "public" (everyone else's, private
+            messages included) or "public_posts" (everyone else's, not private messages).
+        needs_hits: True when the rule can only fire on a text with a lexicon hit, so an
+            item without one skips it.
+    """
+
+    id: str
+    check: Callable[["Doc", "Context"], Finding | None]
+    applies_to: str
+    needs_hits: bool
 
 
 @dataclass(slots=True)

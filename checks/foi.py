@@ -13,7 +13,7 @@ after receipt (day of receipt not counted), configurable as checks.foi_working_d
 from __future__ import annotations
 
 from channelwatch.businesstime import add_working_days, end_of_business_day
-from checks.context import Context, Doc, describe, first_hit
+from checks.context import Context, Doc, Rule, describe, first_hit
 from checks.finding import Finding
 
 RECEIVED = "foi_request.received"
@@ -42,9 +42,4 @@ def received(doc: Doc, ctx: Context) -> Finding | None:
                        route="information_compliance", due_at=due, span=span)
 
 
-def check(doc: Doc, ctx: Context) -> list[Finding]:
-    """foi_request.received on an item from the public."""
-    if doc.item.is_own or not doc.hits or not ctx.enabled(RECEIVED):
-        return []
-    f = received(doc, ctx)
-    return [f] if f else []
+RULES = (Rule(RECEIVED, received, "public", True),)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from checks import personal_data as pd
-from checks.context import Context, Doc, count_hits, describe, first_hit
+from checks.context import Context, Doc, Rule, count_hits, describe, first_hit
 from checks.finding import Finding
 
 ABUSE = "moderation.abuse"
@@ -70,18 +70,7 @@ def personal_data(doc: Doc, ctx: Context) -> Finding | None:
     return ctx.finding(doc, PERSONAL, severity, f"posted publicly: {text}", span=span)
 
 
-def check(doc: Doc, ctx: Context) -> list[Finding]:
-    """The moderation rules; public, non-private items only."""
-    item = doc.item
-    if item.is_own or item.kind == "message":
-        return []
-    out = []
-    if doc.hits and ctx.enabled(ABUSE):
-        f = abuse(doc, ctx)
-        if f:
-            out.append(f)
-    if ctx.enabled(PERSONAL):
-        f = personal_data(doc, ctx)
-        if f:
-            out.append(f)
-    return out
+RULES = (
+    Rule(ABUSE, abuse, "public_posts", True),
+    Rule(PERSONAL, personal_data, "public_posts", False),
+)

@@ -14,10 +14,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from checks import personal_data as pd
-from checks.context import Context, Doc, count_hits, describe, domain_in, first_hit, host_of
+from checks.context import (Context, Doc, Rule, count_hits, describe, domain_in, first_hit,
+                            host_of)
 from checks.finding import Finding
 
 POLITICAL = "off_brand.political"
@@ -90,41 +89,40 @@ def profanity(doc: Doc, ctx: Context) -> Finding | None:
     return ctx.finding(doc, PROFANITY, severity, f"profanity {describe(q, more)}", span=span)
 
 
-def style(doc: Doc, ctx: Context) -> Iterator[Finding]:
-    brand = ctx.settings.checks.brand
-    if ctx.enabled(NAMING) and brand.required_name:
-        hit = first_hit(doc, "style.wrong_names")
-        if hit:
-            q, span = ctx.quote(doc, hit[2])
-            yield ctx.finding(doc, NAMING, "low",
-                              f'{describe(q)} should be "{brand.required_name}"', span=span)
-    if ctx.enabled(BANNED):
-        hit = first_hit(doc, "style.banned_terms")
-        if hit:
-            q, span = ctx.quote(doc, hit[2])
-            more = count_hits(doc, "style.banned_terms") - 1
-            yield ctx.finding(doc, BANNED, "low", f"banned term {describe(q, more)}", span=span)
-    if ctx.enabled(LINK) and ctx.allowed_link_domains:
-        bad = [u for u in doc.urls() if not domain_in(host_of(u[0]), ctx.allowed_link_domains)]
-        if bad:
-            q, span = ctx.quote_norm_span(doc, bad[0][1], bad[0][2])
-            yield ctx.finding(doc, LINK, "low",
-                              f"link outside the allowed domains {describe(q, len(bad) - 1)}",
-                              span=span)
+def naming(doc: Doc, ctx: Context) -> Finding | None:
+    required = ctx.settings.checks.brand.required_name
+    hit = first_hit(doc, "style.wrong_names") if required else None
+    if hit is None:
+        return None
+    q, span = ctx.quote(doc, hit[2])
+    return ctx.finding(doc, NAMING, "low", f'{describe(q)} should be "{required}"', span=span)
 
 
-def check(doc: Doc, ctx: Context) -> list[Finding]:
-    """The off-brand rules; they apply to the council's own items only."""
-    if not doc.item.is_own:
-        return []
-    out = []
-    rules = ((POLITICAL, political), (PERSONAL, personal_data), (PROFANITY, profanity)) \
-        if doc.hits else ((PERSONAL, personal_data),)
-    for rule, fn in rules:
-        if ctx.enabled(rule):
-            f = fn(doc, ctx)
-            if f:
-                out.append(f)
-    if ctx.enabled("off_brand.style"):
-        out.extend(style(doc, ctx))
-    return out
+def banned_term(doc: Doc, ctx: Context) -> Finding | None:
+    hit = first_hit(doc, "style.banned_terms")
+    if hit is None:
+        return None
+    q, span = ctx.quote(doc, hit[2])
+    more = count_hits(doc, "style.banned_terms") - 1
+    return ctx.finding(doc, BANNED, "low", f"banned term {describe(q, more)}", span=span)
+
+
+def link_domain(doc: Doc, ctx: Context) -> Finding | None:
+    if not ctx.allowed_link_domains:
+        return None
+    bad = [u for u in doc.urls() if not domain_in(host_of(u[0]), ctx.allowed_link_domains)]
+    if not bad:
+        return None
+    q, span = ctx.quote_norm_span(doc, bad[0][1], bad[0][2])
+    return ctx.finding(doc, LINK, "low",
+                       f"link outside the allowed domains {describe(q, len(bad) - 1)}", span=span)
+
+
+RULES = (
+    Rule(POLITICAL, political, "own", True),
+    Rule(PERSONAL, personal_data, "own", False),
+    Rule(PROFANITY, profanity, "own", True),
+    Rule(NAMING, naming, "own", True),
+    Rule(BANNED, banned_term, "own", True),
+    Rule(LINK, link_domain, "own", False),
+)

@@ -9,7 +9,7 @@ contact with children, in any item the public sends (comments, mentions and mess
 
 from __future__ import annotations
 
-from checks.context import Context, Doc, count_hits, describe, first_hit
+from checks.context import Context, Doc, Rule, count_hits, describe, first_hit
 from checks.finding import Finding
 
 CONCERN = "safeguarding.concern"
@@ -34,9 +34,4 @@ def concern(doc: Doc, ctx: Context) -> Finding | None:
     return None
 
 
-def check(doc: Doc, ctx: Context) -> list[Finding]:
-    """safeguarding.concern on an item from the public."""
-    if doc.item.is_own or not doc.hits or not ctx.enabled(CONCERN):
-        return []
-    f = concern(doc, ctx)
-    return [f] if f else []
+RULES = (Rule(CONCERN, concern, "public", True),)
