@@ -308,3 +308,9 @@ def test_disabled_rules_are_skipped():
     s = settings_from_dict({"checks": {"disabled_rules": ["off_brand.style", "moderation"]}})
     got = rules_for([make("idiot"), make("see example.com", own=True, kind="post", id="p2")], s)
     assert not got
+
+
+def test_items_posted_after_as_of_are_not_checked_yet():
+    late = make("you idiot", at="2025-03-21T09:00:00+00:00")
+    assert rules_for(late, as_of=datetime(2025, 3, 20, 12, tzinfo=UTC)) == {}
+    assert "moderation.abuse" in rules_for(late, as_of=datetime(2025, 3, 22, tzinfo=UTC))
