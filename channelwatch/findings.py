@@ -36,6 +36,10 @@ What the system does, in `sync_findings` (called by the pipeline after each chec
 
    A person's decision on an unchanged item is never overridden, however often the rule
    fires again; acknowledged findings are never changed by the system except by (4)/(5).
+7. A sync never moves a finding back in time: a finding changed after ``now`` (by the check
+   run of a later day, or by a person) is left exactly as it is, and (5) only counts items
+   deleted by ``now``. Backfilling a past day therefore adds what only that day shows and
+   reopens, resolves or rewrites nothing that a later run or a person already decided.
 
 What people do, with `transition` (the `channelwatch findings` command): ``acknowledge``
 (new/open →), ``resolve`` (new/open/acknowledged →), ``dismiss`` (same, reason required),
@@ -289,6 +293,9 @@ def _upsert(conn: Connection, incoming: dict[str, _Incoming], now: datetime,
         for fid in chunk:
             f = incoming[fid]
             row = existing.get(fid)
+            if row is not None and row.updated_at > now:  # rule 7: a later run decided
+                result.unchanged += 1
+                continue
             values = {"severity": f.severity, "route": f.route, "evidence": f.evidence,
                       "evidence_start": f.evidence_start, "evidence_end": f.evidence_end,
                       "due_at": f.due_at, "category": f.category}
@@ -380,7 +387,8 @@ def _carry_over(conn: Connection, now: datetime, tz: str | ZoneInfo, result: Syn
     today = now.astimezone(zone).date()
     today_start, _ = local_day_bounds(today, zone)
     rows = conn.execute(select(findings.c.finding_id, findings.c.detected_at).where(
-        findings.c.status == "new", findings.c.detected_at < today_start)).all()
+        findings.c.status == "new", findings.c.detected_at < today_start,
+        findings.c.updated_at <= now)).all()
     if not rows:
         return
     reason = f"carried over: still active on {today.isoformat()}"
@@ -397,7 +405,7 @@ def _resolve_not_firing(conn: Connection, incoming: dict[str, _Incoming],
     for fid, platform, item_id, category, status in conn.execute(
             select(findings.c.finding_id, findings.c.platform, findings.c.item_id,
                    findings.c.category, findings.c.status)
-            .where(findings.c.status.in_(ACTIVE))):
+            .where(findings.c.status.in_(ACTIVE), findings.c.updated_at <= now)):
         if fid in incoming or (platform, item_id) not in scope:
             continue
         if category in NEVER_AUTO_RESOLVED:
@@ -414,7 +422,8 @@ def _handle_deleted(conn: Connection, now: datetime, result: SyncResult) -> None
         select(findings.c.finding_id, findings.c.category, findings.c.status)
         .join(items, and_(items.c.platform == findings.c.platform,
                           items.c.item_id == findings.c.item_id))
-        .where(findings.c.status.in_(ACTIVE), items.c.deleted_at.is_not(None))).all()
+        .where(findings.c.status.in_(ACTIVE), findings.c.updated_at <= now,
+               items.c.deleted_at <= now)).all()
     if not rows:
         return
     resolve = [(fid, status) for fid, category, status in rows
