@@ -10,6 +10,7 @@ Public API:
     run_checks(items, settings, as_of) -> list[Finding]
     responsiveness(items, settings, as_of) -> list[ChannelResponsiveness]
     awaiting_reply(items, settings, as_of) -> list[Awaiting]
+    needs_reply(text, kind="comment", settings=None) -> bool
     Finding, ChannelResponsiveness, Awaiting, RULES
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from channelwatch.config import Settings
 from channelwatch.items import Item
@@ -26,7 +27,7 @@ from checks.context import Context, Doc, Rule, analyse_item
 from checks.finding import Finding
 from checks.unanswered import Awaiting, ChannelResponsiveness
 
-__all__ = ["run_checks", "responsiveness", "awaiting_reply", "Finding",
+__all__ = ["run_checks", "responsiveness", "awaiting_reply", "needs_reply", "Finding",
            "ChannelResponsiveness", "Awaiting", "RULES"]
 
 # Every per-item rule, in the order they run; unanswered.sla_breach needs whole threads
@@ -148,3 +149,37 @@ def awaiting_reply(items: Iterable[Item], settings: Settings, as_of: datetime) -
     """Public items needing a reply that have none yet but are not overdue, soonest first."""
     ctx = Context(settings, as_of)
     return unanswered.awaiting(_docs(items, ctx), ctx)
+
+
+_CONTEXTS: dict[int, tuple[Settings, Context]] = {}
+
+
+def _context_for(settings: Settings) -> Context:
+    # Settings are unhashable (lists); keep the object itself so its id is not reused.
+    got = _CONTEXTS.get(id(settings))
+    if got is None or got[0] is not settings:
+        if len(_CONTEXTS) > 8:
+            _CONTEXTS.clear()
+        got = (settings, Context(settings, datetime(2000, 1, 1, tzinfo=UTC)))
+        _CONTEXTS[id(settings)] = got
+    return got[1]
+
+
+_DEFAULT_SETTINGS = Settings()
+
+
+def needs_reply(text: str, kind: str = "comment", settings: Settings | None = None) -> bool:
+    """Whether a public item with this text needs a reply from the council.
+
+    The classifier `unanswered.sla_breach` uses: a question, complaint, request or report of
+    a problem; not thanks, praise, an emoji or a friend tagged.
+
+    Args:
+        text: the item's text.
+        kind: comment, mention, message or post (a comment that starts by tagging someone
+            other than the council is a conversation between residents).
+        settings: the configuration (lexicons, the council's handles); defaults if None.
+    """
+    ctx = _context_for(settings if settings is not None else _DEFAULT_SETTINGS)
+    item = Item("facebook", "-", kind, "", "", "", False, "-", "-", ctx.as_of, text or "")
+    return unanswered.needs_reply(analyse_item(item, ctx), ctx) is not None

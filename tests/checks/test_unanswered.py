@@ -114,3 +114,14 @@ def test_responsiveness_per_channel():
 def test_council_items_never_need_a_reply():
     own_q = make("Have you seen our new website?", own=True, id="r1")
     assert not run_checks([POST, own_q], Settings(), datetime(2025, 4, 1, tzinfo=UTC))
+
+
+def test_needs_reply_classifier_for_the_warehouse():
+    from checks import needs_reply
+
+    assert needs_reply("When is the tip open on Sunday?")
+    assert needs_reply("The bins were not collected again")
+    assert not needs_reply("thanks!")
+    assert not needs_reply("@sarah_j did you see this?")
+    assert needs_reply("@sarah_j did you see this?", kind="mention")
+    assert not needs_reply("")
