@@ -3,14 +3,23 @@
 Each batch is committed in its own transaction as it arrives (pages are streamed, never
 held whole); watermarks and deletions are written only after the last batch is
 committed, so a pass killed midway leaves the watermark where the committed data is.
+
+The connector runs in a thread of its own, at most `PREFETCH` batches ahead of the loader
+(`prefetched`): while one batch is committed the next page is already on its way, so the
+platform's latency and the warehouse's work overlap instead of adding up. A connector
+whose pass reads the warehouse (the pipeline's quality gate checks what is committed)
+sets `prefetch = False` and is read in step with the loader.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import queue
+import threading
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from sqlalchemy import Engine
 
@@ -19,10 +28,13 @@ from channelwatch.config import Settings
 from channelwatch.privacy import pseudonymiser
 from channelwatch.secrets import Credentials, get_credentials
 from channelwatch.warehouse import load
-from connectors.base import Connector, FetchResult, FetchState
+from connectors.base import Batch, Connector, FetchResult, FetchState
 from connectors.errors import ConnectorError
 
 log = logging.getLogger(__name__)
+
+PREFETCH = 2  # batches the connector may run ahead of the loader
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(slots=True)
@@ -81,13 +93,14 @@ def ingest_account(
                            lookback_since=now - timedelta(days=settings.api.lookback_days),
                            now=now)
         seen: set[str] = set()
-        for batch in connector.fetch(state):
-            with engine.begin() as conn:
-                stats.add(load.load_batch(conn, run_id, platform, account_id, batch, now,
-                                          author_ref))
-            seen.update(item.id for item in batch.items)
-            if progress:
-                progress(stats)
+        with fetching(connector, state) as batches:
+            for batch in batches:
+                with engine.begin() as conn:
+                    stats.add(load.load_batch(conn, run_id, platform, account_id, batch, now,
+                                              author_ref))
+                seen.update(item.id for item in batch.items)
+                if progress:
+                    progress(stats)
         result = connector.result()
         with engine.begin() as conn:
             stats.deleted = load.mark_deleted(conn, platform, account_id,
@@ -108,6 +121,77 @@ def ingest_account(
     return IngestOutcome(platform, account_id, run_id, status, stats,
                          sum(result.api_calls.values()) if result else 0,
                          sum(result.quota_units.values()) if result else 0, error)
+
+
+@contextlib.contextmanager
+def fetching(connector: Connector, state: FetchState) -> Iterator[Iterator[Batch]]:
+    """`connector.fetch(state)`, prefetched unless the connector sets `prefetch = False`;
+    closed on leaving (the connector's thread stopped, its HTTP session closed), whether the
+    pass ended or the loader failed."""
+    batches = connector.fetch(state)
+    if getattr(connector, "prefetch", True):
+        batches = prefetched(batches, PREFETCH)
+    try:
+        yield batches
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
+_END = object()
+
+
+class _Raised:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def prefetched(source: Iterable[T], depth: int = PREFETCH) -> Iterator[T]:
+    """The items of `source`, produced in a thread of their own at most `depth` ahead.
+
+    What the source raises is raised here, after the items it produced before. When the
+    consumer stops early (an exception while loading, or close()), the source is closed in
+    its own thread (a connector's `finally` closes its HTTP session) before this returns.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        iterator = iter(source)
+        try:
+            for value in iterator:
+                slots.put(value)
+                if stop.is_set():
+                    return
+            slots.put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            slots.put(_Raised(exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="connector-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            value = slots.get()
+            if value is _END:
+                return
+            if isinstance(value, _Raised):
+                raise value.exc
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a put() so the producer sees `stop`
+            try:
+                slots.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
 
 
 def _partial_result(connector: Connector | None) -> FetchResult | None:
