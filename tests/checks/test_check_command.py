@@ -77,3 +77,12 @@ def test_unusable_input_or_config_is_one_line_exit_2(tmp_path):
     assert "Traceback" not in bad.stderr
     asof = run("--input", "-", "--output", "-", "--as-of", "2025-03-03T12:00", stdin="")
     assert asof.returncode == 2 and "--as-of" in asof.stderr
+
+
+def test_a_broken_lexicon_is_one_line_exit_2(tmp_path):
+    (tmp_path / "bad.yml").write_text("strong: [no, yes]\n")
+    cfg = tmp_path / "c.yml"
+    cfg.write_text("lexicons:\n  profanity: bad.yml\n")
+    proc = run("--input", "-", "--output", "-", "--config", str(cfg), stdin=item() + "\n")
+    assert proc.returncode == 2 and "bad.yml" in proc.stderr and "quote" in proc.stderr
+    assert "Traceback" not in proc.stderr

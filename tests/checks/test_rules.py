@@ -314,3 +314,14 @@ def test_items_posted_after_as_of_are_not_checked_yet():
     late = make("you idiot", at="2025-03-21T09:00:00+00:00")
     assert rules_for(late, as_of=datetime(2025, 3, 20, 12, tzinfo=UTC)) == {}
     assert "moderation.abuse" in rules_for(late, as_of=datetime(2025, 3, 22, tzinfo=UTC))
+
+
+def test_a_configured_lexicon_replaces_the_shipped_one(tmp_path):
+    from channelwatch.config import load_settings
+
+    (tmp_path / "swears.yml").write_text("strong: [blimey]\nmasked: []\nmild: []\n")
+    cfg = tmp_path / "c.yml"
+    cfg.write_text("lexicons:\n  profanity: swears.yml\n")
+    s = load_settings(cfg)
+    assert "off_brand.profanity" in rules_for(make("Blimey!", own=True, kind="post"), s)
+    assert "off_brand.profanity" not in rules_for(make("shit", own=True, kind="post"), s)
