@@ -130,6 +130,15 @@ PUBLIC = [
     ("spam", False, "Check out my channel for free giveaways!! Subscribe subscribe subscribe www.freegiftz.example"),
 ]
 
+# How often each kind of public comment turns up, roughly as on a council's pages: mostly
+# questions, complaints, thanks and chatter; FOI requests, safeguarding disclosures and
+# abuse are rare but present every few days.
+PUBLIC_WEIGHTS = {
+    "question": 9, "complaint": 6, "problem": 5, "request": 4, "thanks": 6, "praise": 4,
+    "emoji": 3, "tag": 3, "chatter": 6, "foi": 0.6, "safeguarding": 0.35, "abuse": 0.8,
+    "personal_data_public": 0.8, "spam": 1.5,
+}
+
 OWN_REPLIES = [
     "Thanks for getting in touch. We've passed this to the team and they'll be in contact.",
     "Hi, sorry to hear this. Please report it at bracknell-forest.gov.uk/report and we'll look into it.",
@@ -141,6 +150,10 @@ FIRST = ["Sarah", "James", "Priya", "Tom", "Aisha", "Mark", "Emma", "Olu", "Gare
          "Chris", "Fatima", "Dan", "Helen", "Wojciech", "Niamh", "Ravi", "Lucy"]
 LAST = ["Jones", "Smith", "Patel", "Brown", "Khan", "Evans", "Wilson", "Taylor", "Nowak",
         "Davies", "Murphy", "Ali", "Clarke", "Hughes"]
+
+RARE = ("safeguarding", "foi", "abuse", "personal_data_public", "spam")
+_PUBLIC_WEIGHTS = [PUBLIC_WEIGHTS[label] / sum(1 for p in PUBLIC if p[0] == label)
+                   for label, _, _ in PUBLIC]
 
 DEFAULT_ACCOUNTS = {
     "facebook": ("104958162837", "bracknellforestcouncil", "Bracknell Forest Council"),
@@ -196,7 +209,7 @@ def generate_threads(
                 created = _business_time(rng, day)
                 if created > end - timedelta(minutes=30):
                     created = end - timedelta(hours=2, minutes=p)
-                label, text = rng.choice(OWN_POSTS) if rng.random() < 0.35 else OWN_POSTS[p % 6]
+                label, text = rng.choice(OWN_POSTS) if rng.random() < 0.25 else OWN_POSTS[p % 6]
                 flags = {}
                 if label == "advertising" and rng.random() < 0.5:
                     flags = {"sponsor": "CoffeeCo Ltd", "paid_partnership": True}
@@ -204,25 +217,35 @@ def generate_threads(
                 if platform == "twitter" and rng.random() < 0.3:
                     author_id, author_name = person()
                     root = Message(key(), author_id, author_name, False, created,
-                                   f"@{handle} " + rng.choice(PUBLIC)[2], label="mention")
+                                   f"@{handle} " + rng.choices(PUBLIC, weights=_PUBLIC_WEIGHTS)[0][2],
+                                   label="mention")
                     kind = "mention"
                 else:
                     root = Message(key(), acc_id, name, True, created, text, label=label,
                                    flags=flags)
                 thread = Thread(platform, acc_id, handle, name, kind, root, [])
                 n_public = max(1, per_day // posts_today + rng.randint(-2, 2))
-                for _ in range(n_public):
-                    thread.replies.extend(_public_reply(rng, thread, key, person, end, acc_id, name))
+                for n in range(n_public):
+                    # The day's first comment on each platform is one of the rare kinds in
+                    # turn, so even a small data set shows everything the checks look for.
+                    notable = RARE[(day_index + PLATFORMS.index(platform)) % len(RARE)] \
+                        if p == 0 and n == 0 else None
+                    thread.replies.extend(_public_reply(rng, thread, key, person, end, acc_id,
+                                                        name, notable))
                 threads.append(thread)
     return threads
 
 
-def _public_reply(rng, thread: Thread, key, person, end, acc_id, name) -> list[Message]:
+def _public_reply(rng, thread: Thread, key, person, end, acc_id, name,
+                  label: str | None = None) -> list[Message]:
     parent = thread.root if rng.random() < 0.7 or not thread.replies else rng.choice(thread.replies)
     created = parent.created_at + timedelta(minutes=rng.randint(2, 60 * 30))
     if created >= end:
         created = parent.created_at + (end - parent.created_at) / 2
-    label, needs_reply, text = rng.choice(PUBLIC)
+    if label:
+        label, needs_reply, text = rng.choice([p for p in PUBLIC if p[0] == label])
+    else:
+        label, needs_reply, text = rng.choices(PUBLIC, weights=_PUBLIC_WEIGHTS)[0]
     author_id, author_name = person()
     msg = Message(key(), author_id, author_name, False, created, text, parent.key, label=label)
     roll = rng.random()
