@@ -333,32 +333,57 @@ def mark_deleted(conn: Connection, platform: str, account_id: str, scopes: Itera
     """Mark items inside completely listed scopes that the pass did not return as deleted.
 
     Items are never removed: deleted_at is set, and the text stays in item_versions.
+    Thread scopes (root_id set) that share `since` and `kind` are looked up together,
+    CHUNK roots a query: a pass lists one such scope per post it read.
     """
     now = now or utcnow()
     count = 0
+    groups: dict[tuple, list[str]] = {}
     for scope in scopes:
-        conditions = [items.c.platform == platform, items.c.account_id == account_id,
-                      items.c.deleted_at.is_(None)]
-        if scope.since is not None:
-            conditions.append(items.c.created_at >= scope.since)
-        if scope.root_id is not None:
-            conditions += [items.c.root_id == scope.root_id, items.c.item_id != scope.root_id]
-        if scope.kind is not None:
-            conditions.append(items.c.kind == scope.kind)
-        candidates = [row.item_id for row in conn.execute(
-            select(items.c.item_id).where(and_(*conditions)))]
-        gone = [item_id for item_id in candidates if item_id not in seen_ids]
-        for start in range(0, len(gone), CHUNK):
-            chunk = gone[start:start + CHUNK]
-            result = conn.execute(update(items).where(
-                items.c.platform == platform,
-                items.c.item_id.in_(chunk)).values(deleted_at=now))
-            count += result.rowcount
-            # A deleted post takes its comments with it on every platform.
-            result = conn.execute(update(items).where(
-                items.c.platform == platform, items.c.account_id == account_id,
-                items.c.root_id.in_(chunk), items.c.deleted_at.is_(None)).values(deleted_at=now))
-            count += result.rowcount
+        if scope.root_id is None:
+            count += _mark_gone(conn, platform, account_id, _scope_candidates(
+                conn, platform, account_id, scope.since, scope.kind, None), seen_ids, now)
+        else:
+            groups.setdefault((scope.since, scope.kind), []).append(scope.root_id)
+    for (since, kind), roots in groups.items():
+        roots = list(dict.fromkeys(roots))
+        for start in range(0, len(roots), CHUNK):
+            count += _mark_gone(conn, platform, account_id, _scope_candidates(
+                conn, platform, account_id, since, kind, roots[start:start + CHUNK]),
+                seen_ids, now)
+    return count
+
+
+def _scope_candidates(conn: Connection, platform: str, account_id: str, since: datetime | None,
+                      kind: str | None, roots: Sequence[str] | None) -> list[str]:
+    """Ids of the account's items, not yet deleted, in a scope (in threads `roots`, without
+    the roots themselves)."""
+    conditions = [items.c.platform == platform, items.c.account_id == account_id,
+                  items.c.deleted_at.is_(None)]
+    if since is not None:
+        conditions.append(items.c.created_at >= since)
+    if roots is not None:
+        conditions += [items.c.root_id.in_(roots), items.c.item_id != items.c.root_id]
+    if kind is not None:
+        conditions.append(items.c.kind == kind)
+    return [row.item_id for row in conn.execute(select(items.c.item_id).where(and_(*conditions)))]
+
+
+def _mark_gone(conn: Connection, platform: str, account_id: str, candidates: list[str],
+               seen_ids: set[str], now: datetime) -> int:
+    count = 0
+    gone = [item_id for item_id in candidates if item_id not in seen_ids]
+    for start in range(0, len(gone), CHUNK):
+        chunk = gone[start:start + CHUNK]
+        result = conn.execute(update(items).where(
+            items.c.platform == platform,
+            items.c.item_id.in_(chunk)).values(deleted_at=now))
+        count += result.rowcount
+        # A deleted post takes its comments with it on every platform.
+        result = conn.execute(update(items).where(
+            items.c.platform == platform, items.c.account_id == account_id,
+            items.c.root_id.in_(chunk), items.c.deleted_at.is_(None)).values(deleted_at=now))
+        count += result.rowcount
     return count
 
 
