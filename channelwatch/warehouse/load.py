@@ -191,6 +191,8 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
     if conn.dialect.name == "postgresql" and latest:
         return _load_items_postgresql(conn, run_id, list(latest.values()), now, pseudonymise, stats)
     keys = list(latest)
+    bind = _sqlite_binds(conn.dialect)
+    stamp = bind.time(now)
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start:start + CHUNK]
         existing = _existing_sqlite(conn, chunk)
@@ -200,12 +202,15 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
             digest = item.content_hash()
             row = existing.get(key)
             if row is None:
-                new_rows.append(_item_row(item, digest, now,
-                                          pseudonymise(item.platform, item.author_id)))
-                new_versions.append({
-                    "platform": item.platform, "item_id": item.id, "version": 1,
-                    "text": item.text, "flags": dict(item.flags), "content_hash": digest,
-                    "observed_at": now, "run_id": run_id})
+                flags = bind.flags(dict(item.flags))
+                new_rows.append((
+                    item.platform, item.id, item.kind, item.account, item.author_id,
+                    item.author_name, pseudonymise(item.platform, item.author_id),
+                    bind.boolean(item.is_own), item.parent_id, item.root_id,
+                    bind.time(item.created_at), item.text, item.url, flags, digest, 1,
+                    stamp, stamp))
+                new_versions.append((item.platform, item.id, 1, item.text, flags, digest,
+                                     stamp, run_id))
                 stats.new += 1
             elif row.content_hash != digest or row.deleted_at is not None:
                 changed = row.content_hash != digest
@@ -216,20 +221,52 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
                     version=version, last_seen_at=now, deleted_at=None,
                     author_name=item.author_name, url=item.url))
                 if changed:
-                    new_versions.append({
-                        "platform": item.platform, "item_id": item.id, "version": version,
-                        "text": item.text, "flags": dict(item.flags), "content_hash": digest,
-                        "observed_at": now, "run_id": run_id})
+                    new_versions.append((item.platform, item.id, version, item.text,
+                                         bind.flags(dict(item.flags)), digest, stamp, run_id))
                     stats.changed += 1
                 else:
                     stats.unchanged += 1
             else:
                 stats.unchanged += 1
+        # Plain executemany of ready rows: SQLAlchemy's per-row parameter processing cost
+        # more than SQLite's inserts. Values go through the columns' own bind processors
+        # (_sqlite_binds), so what is stored is what an ORM-style insert would store.
         if new_rows:
-            conn.execute(insert(items), new_rows)
+            conn.exec_driver_sql(_SQLITE_INSERT_ITEMS, new_rows)
         if new_versions:
-            conn.execute(insert(item_versions), new_versions)
+            conn.exec_driver_sql(_SQLITE_INSERT_VERSIONS, new_versions)
     return stats
+
+
+VERSION_COLUMNS = ("platform", "item_id", "version", "text", "flags", "content_hash",
+                   "observed_at", "run_id")
+_SQLITE_INSERT_ITEMS = "insert into items ({}) values ({})".format(
+    ", ".join(ITEM_COLUMNS), ", ".join("?" * len(ITEM_COLUMNS)))
+_SQLITE_INSERT_VERSIONS = "insert into item_versions ({}) values ({})".format(
+    ", ".join(VERSION_COLUMNS), ", ".join("?" * len(VERSION_COLUMNS)))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Binds:
+    time: Callable
+    flags: Callable
+    boolean: Callable
+
+
+_BINDS: dict[str, _Binds] = {}
+
+
+def _sqlite_binds(dialect) -> _Binds:
+    """The bind processors of items' timestamp, JSON and boolean columns for `dialect`."""
+    binds = _BINDS.get(dialect.name)
+    if binds is None:
+        def processor(column):
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+            return process or (lambda value: value)
+
+        binds = _BINDS[dialect.name] = _Binds(
+            processor(items.c.created_at), processor(items.c.flags), processor(items.c.is_own))
+    return binds
 
 
 def _existing_sqlite(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict:
