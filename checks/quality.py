@@ -40,6 +40,7 @@ import dataclasses
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -153,11 +154,17 @@ def _totals_suite():
     return suite
 
 
+# The context has one execution engine with one active batch: two threads validating at
+# once would each validate whichever frame was loaded last. One validation at a time.
+_VALIDATING = threading.Lock()
+
+
 def _run(asset: str, suite, frame: pd.DataFrame) -> QualityResult:
     if frame.empty:
         return QualityResult(suite.name, True, [], {"success": True, "results": []}, 0)
-    batch = _batch_definition(asset).get_batch(batch_parameters={"dataframe": frame})
-    validation = batch.validate(suite, result_format=_result_format())
+    with _VALIDATING:
+        batch = _batch_definition(asset).get_batch(batch_parameters={"dataframe": frame})
+        validation = batch.validate(suite, result_format=_result_format())
     result = validation.to_json_dict()
     failed = []
     for r in result.get("results", []):
