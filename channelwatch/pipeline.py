@@ -56,6 +56,7 @@ from channelwatch.errors import UserError
 from channelwatch.ingest import IngestOutcome, fetching, ingest_account
 from channelwatch.items import Item
 from channelwatch.warehouse import load
+from channelwatch.warehouse.locks import account_lock
 from channelwatch.warehouse.schema import (
     finding_events,
     findings,
@@ -304,9 +305,11 @@ def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *
 
     now = now or _utcnow()
     gate = _Gate(settings, engine, platform, now)
-    outcome: IngestOutcome = ingest_account(
-        settings, engine, platform, account_id, now=now, interval=interval,
-        credentials=credentials, factory=gate.factory(factory or connectors.build))
+    # One pass of an account at a time, whoever started it (channelwatch.warehouse.locks).
+    with account_lock(engine, platform, account_id):
+        outcome: IngestOutcome = ingest_account(
+            settings, engine, platform, account_id, now=now, interval=interval,
+            credentials=credentials, factory=gate.factory(factory or connectors.build))
     figures = {"platform": platform, "account_id": account_id, "run_id": outcome.run_id,
                "status": outcome.status, "items_seen": outcome.stats.seen,
                "items_new": outcome.stats.new, "items_changed": outcome.stats.changed,
