@@ -72,6 +72,7 @@ from sqlalchemy import (
 
 from channelwatch.errors import UserError
 from channelwatch.items import parse_timestamp
+from channelwatch.warehouse.locks import xact_lock
 from channelwatch.warehouse.schema import finding_events, findings, item_versions, items
 
 __all__ = [
@@ -274,6 +275,7 @@ def sync_findings(conn_or_engine: Connection | Engine, found: Iterable[Any], *,
     scope_keys = _scope_keys(scope)
     result = SyncResult()
     with _begin(conn_or_engine) as conn:
+        xact_lock(conn, "findings")  # two runs at once: one sync after the other
         _upsert(conn, incoming, now, result)
         if scope_keys is not None:
             _resolve_not_firing(conn, incoming, scope_keys, now, result)

@@ -18,6 +18,7 @@ import holidays
 from sqlalchemy import Engine, and_, delete, insert, select
 
 from channelwatch.config import BusinessHours, Settings
+from channelwatch.warehouse.locks import xact_lock
 from channelwatch.warehouse.schema import business_calendar, item_responses, items
 
 CALENDAR_YEARS_BACK = 3
@@ -83,6 +84,7 @@ def refresh_business_calendar(settings: Settings, engine: Engine, today: date) -
              "opens_epoch": int(o.timestamp()), "closes_epoch": int(c.timestamp())}
             for d, o, c in working_days(bh, start, end)]
     with engine.begin() as conn:
+        xact_lock(conn, "derived")
         existing = conn.execute(select(business_calendar.c.day, business_calendar.c.opens_epoch,
                                        business_calendar.c.closes_epoch)).all()
         if sorted((r.day, r.opens_epoch, r.closes_epoch) for r in existing) == \
@@ -110,6 +112,7 @@ def refresh_item_responses(settings: Settings, engine: Engine, now: datetime,
                         date(now.year + CALENDAR_YEARS_AHEAD, 12, 31))
     written = 0
     with engine.begin() as conn:
+        xact_lock(conn, "derived")
         query = select(items.c.platform, items.c.item_id, items.c.account_id, items.c.is_own,
                        items.c.parent_id, items.c.root_id, items.c.created_at, items.c.text,
                        items.c.deleted_at).order_by(items.c.platform, items.c.root_id,
