@@ -137,6 +137,14 @@ def _kill_midway(sandbox, engine, url, platform, after):
             assert child.poll() is None, child.communicate()
             assert time.monotonic() < deadline, "the child never reached the held request"
             time.sleep(0.02)
+        # The connector may run ahead of the loader (channelwatch.ingest prefetches): let
+        # the loader commit what had arrived, so that the kill lands between two pages.
+        committed, steady = -1, 0
+        while steady < 5 and time.monotonic() < deadline:
+            now_committed = _pages_of_running_pass(engine, platform)
+            steady = steady + 1 if now_committed == committed and committed > 0 else 0
+            committed = now_committed
+            time.sleep(0.04)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:
@@ -147,13 +155,20 @@ def _kill_midway(sandbox, engine, url, platform, after):
         child.stderr.close()
     assert child.returncode == -signal.SIGKILL
     with engine.connect() as conn:
-        run_id, status = conn.execute(
-            select(ingestion_runs.c.run_id, ingestion_runs.c.status)
-            .where(ingestion_runs.c.platform == platform)
-            .order_by(ingestion_runs.c.started_at.desc())).first()
-        pages = conn.execute(select(func.count()).select_from(raw_payloads)
-                             .where(raw_payloads.c.run_id == run_id)).scalar_one()
-    return status, pages
+        status = conn.execute(
+            select(ingestion_runs.c.status).where(ingestion_runs.c.platform == platform)
+            .order_by(ingestion_runs.c.started_at.desc())).scalar()
+    return status, _pages_of_running_pass(engine, platform)
+
+
+def _pages_of_running_pass(engine, platform) -> int:
+    """Raw pages committed so far by the platform's pass still marked running."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(raw_payloads).join(
+                ingestion_runs, ingestion_runs.c.run_id == raw_payloads.c.run_id)
+            .where(ingestion_runs.c.platform == platform,
+                   ingestion_runs.c.status == "running")).scalar_one()
 
 
 @pytest.mark.parametrize("fault_name, variant, platform, dialect", CELLS)
