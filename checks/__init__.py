@@ -77,9 +77,8 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
     """
     ctx = Context(settings, as_of)
     # The checks allocate many small objects and create no reference cycles; the cyclic
-    # garbage collector would only rescan them (it costs about half the run time). The
-    # per-item analyses are dropped before it is switched back on, or its first pass would
-    # walk all of them.
+    # garbage collector would only rescan them (it costs about half the run time). Each
+    # item's analysis is dropped as soon as it is checked.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -89,8 +88,31 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
             gc.enable()
 
 
+_NOT_DIGITS = b"@?./:"
+
+
+def _may_fire_unhit(doc: Doc, spam_weak: frozenset[str]) -> bool:
+    """Whether a rule that needs no lexicon hit could fire on this text (a sound gate: a
+    text it rejects cannot produce such a finding).
+
+    Those rules are personal data (an email needs "@" and a ".", an address at least three
+    digits, a case reference four, an NI number six, a phone number ten), links (a "." or
+    "/" and the link hint) and spam's weak words. The platform flags are tested before.
+    """
+    sig = doc.sig
+    if sig:
+        if len(sig.translate(None, _NOT_DIGITS)) >= 3:
+            return True
+        if (b"." in sig or b"/" in sig) and (b"@" in sig or doc.has_url_hint()):
+            return True
+    return not doc.item.is_own and not spam_weak.isdisjoint(doc.toks)
+
+
 def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
-    docs = _docs(items, ctx)
+    # The latest version of an item wins when the same (platform, id) appears twice.
+    latest: dict[tuple[str, str], Item] = {}
+    for item in items:
+        latest[(item.platform, item.id)] = item
     # Rule lists per case, so the loop below tests nothing per rule:
     # index = 4 * own + 2 * has lexicon hits + private message.
     table: list[list] = [[] for _ in range(8)]
@@ -105,27 +127,41 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
                         or (rule.applies_to == "public_posts" and not private))
                     if applies and (hits or not rule.needs_hits):
                         table[4 * own + 2 * hits + private].append(rule.check)
-    sla = ctx.enabled(unanswered.SLA_BREACH)
-    threads = unanswered.prepare(docs) if sla else {}
-    breach = unanswered.sla_breach
     as_of = ctx.as_of
+    sla = ctx.enabled(unanswered.SLA_BREACH)
+    # The council's reply times (by as-of) per thread (platform, root_id), sorted; what
+    # answers an item is a later one. Built from the items: no text analysis needed.
+    threads: dict[tuple[str, str], list[datetime]] = {}
+    if sla:
+        for item in latest.values():
+            if item.is_own and item.created_at <= as_of:
+                threads.setdefault((item.platform, item.root_id), []).append(item.created_at)
+        for times in threads.values():
+            times.sort()
+    breach = unanswered.sla_breach
+    spam_weak = ctx.words["spam.weak"]
     out: list[Finding] = []
-    for doc in docs:
-        item = doc.item
-        if (not doc.toks and not item.flags) or item.created_at > as_of:
-            continue  # nothing to read (an emoji, a bare image), or not yet posted as of then
+    # One pass: each item is analysed, checked and dropped (no list of analyses is kept).
+    for item in latest.values():
+        if item.created_at > as_of:
+            continue  # not yet posted as of then
+        doc = analyse_item(item, ctx)
+        if not doc.toks and not item.flags:
+            continue  # nothing to read (an emoji, a bare image)
         mark = len(out)
-        for check in table[4 * item.is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
-            f = check(doc, ctx)
-            if f:
-                out.append(f)
+        if doc.hits or item.flags or _may_fire_unhit(doc, spam_weak):
+            for check in table[4 * item.is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
+                f = check(doc, ctx)
+                if f:
+                    out.append(f)
         if sla and not item.is_own:
-            f = breach(doc, ctx, threads)
-            if f:
-                out.append(f)
+            times = threads.get((item.platform, item.root_id))
+            if not times or times[-1] <= item.created_at:  # else answered: a later reply
+                f = breach(doc, ctx, threads)
+                if f:
+                    out.append(f)
         if len(out) - mark > 1:  # one item, several rules: a stable order by rule
             out[mark:] = sorted(out[mark:], key=lambda f: f.rule)
-    docs.clear()
     return out
 
 

@@ -83,6 +83,7 @@ class Doc:
     scan_toks: list[str]
     sig: bytes = b""
     _urls: list[tuple[str, int, int]] | None = None
+    _hint: bool | None = None
     _reply_hits: dict[str, list[tuple[int, tuple[str, ...]]]] | None = None
 
     def reply_hits(self, ctx: "Context") -> dict[str, list[tuple[int, tuple[str, ...]]]]:
@@ -93,8 +94,12 @@ class Doc:
 
     def has_url_hint(self) -> bool:
         """A cheap test: might the text contain a link?"""
-        sig = self.sig
-        return (b"." in sig or b"/" in sig) and _URL_HINT.search(self.norm.text) is not None
+        hint = self._hint
+        if hint is None:
+            sig = self.sig
+            hint = self._hint = (b"." in sig or b"/" in sig) and \
+                _URL_HINT.search(self.norm.text) is not None
+        return hint
 
     def digits(self) -> int:
         """How many digits the normalised text has."""
@@ -113,6 +118,9 @@ class Doc:
         return self._urls
 
 
+_NO_HITS: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+
+
 def analyse_item(item: Item, ctx: "Context") -> Doc:
     """Normalise, tokenise and scan one item's text with the lexicons its kind needs."""
     text = item.text
@@ -121,7 +129,8 @@ def analyse_item(item: Item, ctx: "Context") -> Doc:
         lowered = text.lower()
         raw = lowered.encode("ascii")
         toks = raw.translate(_TOKEN_BYTES, b"'").decode("ascii").split()
-        if _SINGLES.isdisjoint(toks):
+        if _SINGLES.isdisjoint(toks) or len(_SINGLES.intersection(toks)) < 2:
+            # no spaced-out letters possible (they need two distinct single letters)
             norm = Normalised(lowered, None, text)
         else:
             norm, toks = analyse(text)
@@ -135,8 +144,10 @@ def analyse_item(item: Item, ctx: "Context") -> Doc:
     if "#" in norm.text:
         # A hashtag also counts as its bare word: "#fuckoff" is profane, "#ad" stays "#ad".
         scan = toks + [t.lstrip("#") for t in toks if t[:1] == "#" and len(t) > 1]
-    matcher = ctx.matchers["own" if item.is_own else "public"]
-    return Doc(item, norm, toks, matcher.scan(scan), scan, sig)
+    matcher = ctx.own_matcher if item.is_own else ctx.public_matcher
+    # Most texts share no token with any lexicon key: skip the scan call for them.
+    hits = _NO_HITS if matcher.keys.isdisjoint(scan) else matcher.scan(scan)
+    return Doc(item, norm, toks, hits, scan, sig)
 
 
 def host_of(url: str) -> str:
@@ -206,6 +217,7 @@ class Context:
         style = (("style.banned_terms", tuple(brand.banned_terms)),
                  ("style.wrong_names", tuple(brand.wrong_names)))
         self.matchers, self.lex = _build_matcher(paths, style)
+        self.own_matcher, self.public_matcher = self.matchers["own"], self.matchers["public"]
         self.disabled = tuple(settings.checks.disabled_rules)
         self._enabled: dict[str, bool] = {}
         self.words: dict[str, frozenset[str]] = {}

@@ -34,7 +34,7 @@ def _targeted(doc: Doc, ctx: Context) -> tuple[int, tuple[str, ...]] | None:
     toks = doc.toks
     targets += [i for p in ctx.target_phrases for i in range(len(toks) - len(p) + 1)
                 if tuple(toks[i:i + len(p)]) == p]
-    for start, phrase in weak:
+    for start, phrase in sorted(weak):  # the earliest: hits come in set order
         end = start + len(phrase) - 1
         if any(-window <= start - t <= window or -window <= t - end <= window
                for t in targets):
