@@ -611,16 +611,20 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
     """One pass for a day without Airflow: ingest every account, check, report.
 
     Ingestion is incremental and reads the platforms as they are now; the checks and the
-    report are as of the end of ``day`` (or now, for today). A failing account is reported
-    and the others go on; quarantined batches are reported the same way.
+    report are as of the end of ``day`` (or, for today, as of when they run: after the
+    ingestion, which they then count). A failing account is reported and the others go on;
+    quarantined batches are reported the same way.
+
+    Args:
+        now: a fixed clock for the whole pass (tests); default: the real time.
 
     Returns:
         {"ingest": [...], "failed": [...], "check": {...}, "report": {...}}.
     """
+    clock = now
     now = now or _utcnow()
     say = progress or (lambda message: None)
-    as_of = as_of_for_day(settings, day, now)
-    out: dict[str, Any] = {"as_of": as_of.isoformat(), "ingest": [], "failed": []}
+    out: dict[str, Any] = {"ingest": [], "failed": []}
     if ingest_accounts:
         for platform, account in settings.accounts.all():
             say(f"ingesting {platform} account {account.id} ({account.name})")
@@ -634,6 +638,8 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
                 f"{figures['items_changed']} changed, {figures['items_deleted']} deleted, "
                 f"{figures['api_calls']} API calls")
             out["ingest"].append(figures)
+    as_of = as_of_for_day(settings, day, clock or _utcnow())
+    out["as_of"] = as_of.isoformat()
     say("refreshing derived tables")
     refresh(settings, engine, as_of)
     say("validating what the checks will read")

@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     except OperationalError as exc:
         raise UserError(f"cannot reach the warehouse: {str(exc.orig).splitlines()[0]}") from None
     try:
-        out = pipeline.run_day(settings, engine, day, now=now, progress=progress,
+        out = pipeline.run_day(settings, engine, day, progress=progress,
                                deliver=args.send, ingest_accounts=not args.no_ingest)
     finally:
         engine.dispose()
