@@ -198,8 +198,9 @@ def _fail(message: str):
 def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
     """Ingest one account; emit the platform's asset event with the run's row counts.
 
-    A quarantined batch or invalid credentials fail the task at once (no retries); any
-    other failure is retried with exponential backoff by Airflow.
+    A quarantined batch, refused or missing credentials and a spent daily quota fail the
+    task at once (no retries); any other failure (rate limits outlasting the waits, 5xx,
+    timeouts) is retried with exponential backoff by Airflow.
     """
     from channelwatch import pipeline
     from channelwatch.errors import CredentialsError
@@ -211,8 +212,11 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     except pipeline.BatchQuarantined as exc:
         raise _fail(str(exc)) from None
     except pipeline.IngestionFailed as exc:
-        if "Airflow connection" in str(exc) and "token" in str(exc):
-            raise _fail(str(exc)) from None
+        # Credentials refused or missing (the message names the Airflow connection) and a
+        # spent YouTube quota do not mend within the retries: fail now, say why once.
+        message = str(exc)
+        if "Airflow connection" in message or "quota" in message.lower():
+            raise _fail(message) from None
         raise
     except CredentialsError as exc:
         raise _fail(str(exc)) from None
