@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import urlencode
 
 from channelwatch.items import ItemError, parse_timestamp
+from channelwatch.sandbox.native import write_json_line
 from channelwatch.sandbox.scenario import Message, Thread
 from channelwatch.sandbox.server import Request, Response, Store
 
@@ -144,7 +145,7 @@ class _Jsonl:
         self.count = 0
 
     def write(self, row: dict) -> None:
-        self.handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        write_json_line(self.handle, row, separators=(",", ":"))
         self.count += 1
 
     def close(self) -> int:

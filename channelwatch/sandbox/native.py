@@ -70,7 +70,19 @@ def public(obj: dict) -> dict:
 
 def digest(*parts: Any, size: int = 16) -> bytes:
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.blake2b(blob.encode(), digest_size=size).digest()
+    return hashlib.blake2b(blob.encode("utf-8", "surrogatepass"), digest_size=size).digest()
+
+
+def write_json_line(handle: Any, obj: Any, **dumps: Any) -> None:
+    """Write one JSON Lines row to a UTF-8 text file.
+
+    A text with a lone surrogate (which UTF-8 cannot encode) is written with JSON \\u
+    escapes instead, as a platform's JSON carries it; json.loads gives it back unchanged.
+    """
+    try:
+        handle.write(json.dumps(obj, ensure_ascii=False, **dumps) + "\n")
+    except UnicodeEncodeError:  # nothing was written: the line is encoded whole first
+        handle.write(json.dumps(obj, ensure_ascii=True, **dumps) + "\n")
 
 
 def b64id(seed: str, length: int) -> str:

@@ -22,6 +22,7 @@ import dataclasses
 import fnmatch
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -70,9 +71,25 @@ class Response:
         if isinstance(self.body, bytes):
             return self.body, self.headers.get("Content-Type", "application/octet-stream")
         if isinstance(self.body, str):
-            return self.body.encode(), self.headers.get("Content-Type", "text/html; charset=utf-8")
-        return (json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode(),
+            return wire(self.body), self.headers.get("Content-Type", "text/html; charset=utf-8")
+        return (wire(json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))),
                 "application/json; charset=UTF-8")
+
+
+# Surrogates other than U+DC80-U+DCFF, which Python's surrogateescape turns into bytes.
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def wire(text: str) -> bytes:
+    """A body as UTF-8 bytes. Text that UTF-8 cannot encode is sent as a platform would
+    send it: a lone surrogate as its JSON \\u escape; U+DC80-U+DCFF (Python's
+    surrogateescape) as the raw bytes 0x80-0xFF, a body that is not valid UTF-8 — so a data
+    file can hold both hostile cases (docs/sandbox.md)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        escaped = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        return escaped.encode("utf-8", "surrogateescape")
 
 
 class Store:

@@ -54,6 +54,7 @@ from channelwatch.sandbox.native import (
     parse_time,
     public,
     text_at,
+    write_json_line,
 )
 from channelwatch.sandbox.server import Request, Response, Store
 
@@ -730,9 +731,9 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                                         for e in message.edits]
                 private["deleted_at"] = iso(message.deleted_at) if message.deleted_at else None
                 tweet["_sandbox"] = private
-                handle.write(json.dumps(tweet, ensure_ascii=False) + "\n")
+                write_json_line(handle, tweet)
                 count += 1
     with (folder / "users.jsonl").open("w", encoding="utf-8") as handle:
         for user in users.values():
-            handle.write(json.dumps(user, ensure_ascii=False) + "\n")
+            write_json_line(handle, user)
     return {f"{PLATFORM}/tweets": count, f"{PLATFORM}/users": len(users)}

@@ -47,6 +47,7 @@ from channelwatch.sandbox.native import (
     parse_time,
     public,
     text_at,
+    write_json_line,
 )
 from channelwatch.sandbox.server import Request, Response, Store
 
@@ -784,7 +785,7 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                 "paidProductPlacementDetails": {"hasPaidProductPlacement": paid},
                 "_sandbox": _private(root),
             }
-            handles["videos"].write(json.dumps(video, ensure_ascii=False) + "\n")
+            write_json_line(handles["videos"], video)
             counts[f"{PLATFORM}/videos"] += 1
 
             by_key = {m.key: m for m in thread.replies}
@@ -823,17 +824,17 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                 }
                 if replies:
                     thread_obj["replies"] = {"comments": replies[:REPLIES_CARRIED]}
-                handles["commentThreads"].write(json.dumps(thread_obj, ensure_ascii=False) + "\n")
+                write_json_line(handles["commentThreads"], thread_obj)
                 counts[f"{PLATFORM}/commentThreads"] += 1
                 for reply in replies:
-                    handles["comments"].write(json.dumps(reply, ensure_ascii=False) + "\n")
+                    write_json_line(handles["comments"], reply)
                     counts[f"{PLATFORM}/comments"] += 1
     finally:
         for handle in handles.values():
             handle.close()
     with (folder / "channels.jsonl").open("w", encoding="utf-8") as handle:
         for channel in channels.values():
-            handle.write(json.dumps(channel, ensure_ascii=False) + "\n")
+            write_json_line(handle, channel)
     counts[f"{PLATFORM}/channels"] = len(channels)
     return counts
 
