@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -137,6 +138,44 @@ class Item:
             url=data.get("url") or None,
             flags=dict(flags),
         )
+
+
+# What a UTF-8 text column cannot hold: PostgreSQL refuses NUL in text and jsonb, and no
+# UTF-8 encoder takes a lone surrogate (a JSON "\ud83d" escape without its pair).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable_text(value: str) -> str:
+    """``value`` with each NUL and lone surrogate replaced by U+FFFD (one for one, so code
+    point offsets into the text stay valid)."""
+    if value.isascii() and "\x00" not in value:
+        return value
+    return _UNSTORABLE.sub(REPLACEMENT, value)
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, Mapping):
+        return {storable_text(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    return value
+
+
+def storable(item: Item) -> Item:
+    """The item as the warehouse stores it, the same on SQLite and PostgreSQL: NUL and lone
+    surrogates in its strings become U+FFFD. The raw page keeps the API's own escapes."""
+    fields = {name: getattr(item, name) for name in
+              ("id", "account", "author_id", "author_name", "parent_id", "root_id", "text",
+               "url")}
+    clean = {name: storable_text(v) for name, v in fields.items() if isinstance(v, str)}
+    flags = _storable(item.flags) if item.flags else item.flags
+    changed = {k: v for k, v in clean.items() if v is not fields[k]}
+    if flags is not item.flags and flags != dict(item.flags):
+        changed["flags"] = flags
+    return dataclasses.replace(item, **changed) if changed else item
 
 
 def _as_bool(value: Any, name: str) -> bool:
