@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import uuid
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -119,10 +120,23 @@ def _channel_label(row: dict[str, Any], channels: dict[str, dict[str, Any]]) -> 
     return d.PLATFORM_NAMES.get(row["platform"], row["platform"])
 
 
+# Characters that would act on the page instead of showing: bidi overrides, embeddings and
+# isolates (a comment with U+202E reverses what follows it) and control characters. Public
+# text is shown with each as U+FFFD, one for one; the warehouse and the CSV keep the text
+# exactly as received.
+_ACTING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                     "\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str | None) -> str | None:
+    """Public text as the report shows it: see _ACTING."""
+    return _ACTING.sub("\ufffd", text) if text else text
+
+
 def finding_view(row: dict[str, Any], w: d.Window, channels: dict[str, dict[str, Any]]) -> dict:
     """What the template shows for one finding."""
-    before, match, after = highlight(row.get("item_text"), row.get("evidence_start"),
-                                     row.get("evidence_end"))
+    before, match, after = (shown(piece) for piece in highlight(
+        row.get("item_text"), row.get("evidence_start"), row.get("evidence_end")))
     note = ""
     if row.get("item_text") is None:
         note = "(the item is no longer in the warehouse)"
@@ -155,10 +169,10 @@ def finding_view(row: dict[str, Any], w: d.Window, channels: dict[str, dict[str,
         "is_new": detected >= w.day_start,
         "since_label": f"{w.local(detected).day} {w.local(detected):%b}",
         "channel_label": _channel_label(row, channels),
-        "author": row.get("author_name") if row.get("is_own") is False else None,
+        "author": shown(row.get("author_name")) if row.get("is_own") is False else None,
         "item_created_label": _when(row.get("item_created_at"), w),
         "text_before": before, "text_match": match, "text_after": after, "text_note": note,
-        "evidence": row.get("evidence") or "",
+        "evidence": shown(row.get("evidence")) or "",
         "url": safe_url(row.get("item_url")),
         "due_label": due_label, "due_state": due_state,
     }
