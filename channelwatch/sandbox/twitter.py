@@ -37,7 +37,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import heapq
-import json
 import re
 import threading
 import time
