@@ -242,8 +242,10 @@ def analyse(text: str) -> tuple[Normalised, list[str]]:
         norm, offsets = _careful(text)
     toks = tokens(norm)
     # Spaced-out words need at least two distinct isolated letters: a cheap set test
-    # before the regex.
-    if not _SINGLES.isdisjoint(toks) and len(_SINGLES.intersection(toks)) >= 2 and \
+    # before the regex. Tokens keep "*" (masked swear words), so letters spaced out with
+    # stars ("i*d*i*o*t") are looked for among the tokens of the text without them.
+    singles = toks if "*" not in norm else tokens(norm.replace("*", " "))
+    if not _SINGLES.isdisjoint(singles) and len(_SINGLES.intersection(singles)) >= 2 and \
             _SPACED.search(norm) is not None:
         norm, offsets = _unspace(norm, offsets)
         toks = tokens(norm)
