@@ -5,7 +5,8 @@
 3. Write the demo's own configuration (var/demo/channelwatch.yml) and migrate its
    warehouse (var/demo/warehouse.db).
 4. Prepare Airflow under var/airflow (SQLite metadata, `airflow db migrate`, the pools).
-5. Run the real DAGs with `airflow dags test`: ingestion, housekeeping, checks and report.
+5. Run the real DAGs with `airflow dags test`: ingestion, housekeeping, checks and report,
+   first as of yesterday evening (the sandbox's clock set back), then as of now.
 6. Print the report's path (the last line).
 
 Credentials are fake demo tokens in AIRFLOW_CONN_* (the sandbox accepts any). The checks
@@ -21,7 +22,7 @@ import json
 import os
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from channelwatch.commands.common import progress
@@ -138,23 +139,29 @@ def _demo(args: argparse.Namespace) -> int:
             raise UserError(f"`channelwatch airflow-setup` failed; see {setup.log}:\n"
                             f"{setup.tail(20)}")
 
-        # 5. the DAGs, for real, through `airflow dags test`.
-        _step(5, total, "running the DAGs with `airflow dags test`")
-        for dag_id in (INGESTION_DAG, HOUSEKEEPING_DAG, REPORT_DAG):
-            # Each run's logical date is when it starts: the checks and the report are as
-            # of that instant, after the ingestion before them.
-            logical = datetime.now(timezone.utc).replace(microsecond=0)
-            result = run_airflow(["dags", "test", dag_id, logical.isoformat()], env,
-                                 logs / f"{dag_id}.log")
-            outcomes = task_outcomes(result.log)
-            state = run_state(result.log) or ("success" if result.returncode == 0 else "failed")
-            progress(f"      {dag_id} @ {logical.isoformat()}: {state} in "
-                     f"{result.seconds:.0f} s")
-            for task, task_state in outcomes.items():
-                progress(f"        {task}: {task_state}")
-            if result.returncode != 0 or state != "success":
-                raise UserError(f"DAG {dag_id} did not succeed; its log is {result.log}:\n"
-                                f"{result.tail(30)}")
+        # 5. the DAGs, for real, through `airflow dags test`: first as of yesterday evening
+        # (the sandbox's clock set back, so the APIs show what existed then), then now, so
+        # the report has a previous day to carry findings over from.
+        _step(5, total, "running the DAGs with `airflow dags test`, yesterday then today")
+        yesterday = (now - timedelta(days=1)).replace(hour=18, minute=0, second=0)
+        for clock in (yesterday, None):
+            sandbox.sandbox.store.clock = clock
+            for dag_id in (INGESTION_DAG, HOUSEKEEPING_DAG, REPORT_DAG):
+                # Each run's logical date is when it stands: the checks and the report are
+                # as of that instant, after the ingestion before them.
+                logical = clock or datetime.now(timezone.utc).replace(microsecond=0)
+                result = run_airflow(["dags", "test", dag_id, logical.isoformat()], env,
+                                     logs / f"{dag_id}-{logical:%Y%m%dT%H%M}.log")
+                outcomes = task_outcomes(result.log)
+                state = run_state(result.log) or ("success" if result.returncode == 0
+                                                  else "failed")
+                progress(f"      {dag_id} @ {logical.isoformat()}: {state} in "
+                         f"{result.seconds:.0f} s")
+                for task, task_state in outcomes.items():
+                    progress(f"        {task}: {task_state}")
+                if result.returncode != 0 or state != "success":
+                    raise UserError(f"DAG {dag_id} did not succeed; its log is {result.log}:\n"
+                                    f"{result.tail(30)}")
     finally:
         sandbox.stop()
 
