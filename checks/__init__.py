@@ -91,21 +91,23 @@ def run_checks(items: Iterable[Item], settings: Settings, as_of: datetime) -> li
 _NOT_DIGITS = b"@?./:"
 
 
-def _may_fire_unhit(doc: Doc, spam_weak: frozenset[str]) -> bool:
+def _may_fire_unhit(doc: Doc, ctx: Context) -> bool:
     """Whether a rule that needs no lexicon hit could fire on this text (a sound gate: a
     text it rejects cannot produce such a finding).
 
-    Those rules are personal data (an email needs "@" and a ".", an address at least three
-    digits, a case reference four, an NI number six, a phone number ten), links (a "." or
-    "/" and the link hint) and spam's weak words. The platform flags are tested before.
+    Those rules are personal data (an email needs "@" and a "."; a phone number ten digits,
+    an NI number six, a case reference four and a case word, an address three and a street
+    word), links (a "." or "/" and the link hint) and spam's weak words. The platform flags
+    are tested before.
     """
     sig = doc.sig
     if sig:
-        if len(sig.translate(None, _NOT_DIGITS)) >= 3:
+        digits = len(sig.translate(None, _NOT_DIGITS))
+        if digits >= 6 or (digits >= 3 and not ctx.address_words.isdisjoint(doc.toks)):
             return True
         if (b"." in sig or b"/" in sig) and (b"@" in sig or doc.has_url_hint()):
             return True
-    return not doc.item.is_own and not spam_weak.isdisjoint(doc.toks)
+    return not doc.item.is_own and not ctx.words["spam.weak"].isdisjoint(doc.toks)
 
 
 def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
@@ -139,7 +141,6 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
         for times in threads.values():
             times.sort()
     breach = unanswered.sla_breach
-    spam_weak = ctx.words["spam.weak"]
     out: list[Finding] = []
     # One pass: each item is analysed, checked and dropped (no list of analyses is kept).
     for item in latest.values():
@@ -149,7 +150,7 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
         if not doc.toks and not item.flags:
             continue  # nothing to read (an emoji, a bare image)
         mark = len(out)
-        if doc.hits or item.flags or _may_fire_unhit(doc, spam_weak):
+        if doc.hits or item.flags or _may_fire_unhit(doc, ctx):
             for check in table[4 * item.is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
                 f = check(doc, ctx)
                 if f:

@@ -219,6 +219,12 @@ class Context:
         self.matchers, self.lex = _build_matcher(paths, style)
         self.own_matcher, self.public_matcher = self.matchers["own"], self.matchers["public"]
         self.disabled = tuple(settings.checks.disabled_rules)
+        self.review_hours = dict(settings.checks.review_hours)
+        pdl = self.lex["personal_data"]
+        # Words without which a short run of digits cannot be an address or case reference.
+        self.address_words = frozenset(
+            {str(s).lower() for s in pdl.get("street_types", [])}
+            | {str(w).lower().split()[0] for w in pdl.get("case_ref_words", []) if str(w).split()})
         self._enabled: dict[str, bool] = {}
         self.words: dict[str, frozenset[str]] = {}
         for name in WORD_SETS:
@@ -293,8 +299,10 @@ class Context:
         return None
 
     def review_due(self, item: Item, severity: str) -> datetime:
-        hours = self.settings.checks.review_hours.get(severity, 8.0)
-        return self.cal.add_hours_utc(item.created_at.astimezone(UTC), hours)
+        created = item.created_at
+        if created.tzinfo is not UTC:
+            created = created.astimezone(UTC)
+        return self.cal.add_hours_utc(created, self.review_hours.get(severity, 8.0))
 
     def is_friendly(self, entity: str) -> bool:
         """True when a credited name or @handle is the council, a partner or a public body."""
@@ -334,7 +342,8 @@ class Context:
         return Finding(
             item_id=item.id, platform=item.platform, category=rule.split(".", 1)[0],
             rule=rule, severity=severity, evidence=evidence, route=route,
-            due_at=due_at.astimezone(UTC) if isinstance(due_at, datetime) else None,
+            due_at=(due_at if due_at.tzinfo is UTC else due_at.astimezone(UTC))
+            if isinstance(due_at, datetime) else None,
             detected_at=self.as_of, evidence_span=span)
 
 

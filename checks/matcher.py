@@ -182,6 +182,9 @@ class Matcher:
         self._singles = singles
         self._anchored = anchored
         self._offsets = {key: tuple(sorted({d for d, _ in sub})) for key, sub in anchored.items()}
+        # The second tokens of a key's phrases: when the text has none of them, no phrase
+        # under that key can match (one C-level set test instead of a walk).
+        self._partners = {key: frozenset(t for _, t in sub) for key, sub in anchored.items()}
         self.keys = frozenset(singles) | frozenset(anchored)
         self.size = len(seen)
 
@@ -193,9 +196,14 @@ class Matcher:
         out: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         n = len(toks)
         singles, anchored, offsets = self._singles, self._anchored, self._offsets
+        partners = self._partners
         for key in hits:
             names = singles.get(key)
             sub = anchored.get(key)
+            if sub is not None and partners[key].isdisjoint(toks):
+                if not names:
+                    continue
+                sub = None
             pos = -1
             for _ in range(toks.count(key)):
                 pos = toks.index(key, pos + 1)
