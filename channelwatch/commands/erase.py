@@ -39,7 +39,7 @@ def _erase(args: argparse.Namespace) -> int:
     if not args.reason.strip():
         raise UserError("--reason must not be empty")
     settings = settings_from_args(args)
-    engine = make_engine(settings.resolved_warehouse_url())
+    engine = make_engine(settings.resolved_warehouse_url(), must_exist=True)
     if current_revision(engine) is None:
         raise UserError("the warehouse is empty or not migrated; run `channelwatch db upgrade`")
     counts = erase_author(engine, args.platform, author, actor=args.by or getpass.getuser(),

@@ -93,7 +93,7 @@ def _engine(args: argparse.Namespace):
     from channelwatch.warehouse.migrate import current_revision
 
     settings = settings_from_args(args)
-    engine = make_engine(settings.resolved_warehouse_url())
+    engine = make_engine(settings.resolved_warehouse_url(), must_exist=True)
     try:
         revision = current_revision(engine)
     except Exception as exc:  # noqa: BLE001 - an unreachable database is the user's to fix

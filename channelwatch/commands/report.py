@@ -39,7 +39,7 @@ def _report(args: argparse.Namespace) -> int:
             raise UserError(f"--date {args.date!r} is not a date (YYYY-MM-DD)") from None
     else:
         day = now.astimezone(settings.business_hours.zone).date()
-    engine = make_engine(settings.resolved_warehouse_url())
+    engine = make_engine(settings.resolved_warehouse_url(), must_exist=True)
     try:
         revision = current_revision(engine)
     except Exception as exc:  # noqa: BLE001

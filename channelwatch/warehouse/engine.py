@@ -20,11 +20,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, must_exist: bool = False, **kwargs) -> Engine:
     """An engine for the warehouse at `url`; creates the SQLite file's folder.
 
+    Args:
+        url: a SQLite or PostgreSQL URL.
+        must_exist: for commands that only read or change an existing warehouse: a SQLite
+            file that is not there is an error, not a new empty file and folder.
+
     Raises:
-        UserError: when the URL is not a usable SQLite or PostgreSQL URL.
+        UserError: when the URL is not a usable SQLite or PostgreSQL URL, or names a SQLite
+            file that does not exist and ``must_exist`` is set.
     """
     url = normalise_url(url)
     try:
@@ -34,6 +40,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
+            if must_exist and not Path(parsed.database).is_file():
+                raise UserError(f"no warehouse at {parsed.database} (not created or not "
+                                "migrated): run `channelwatch db upgrade` first, or point "
+                                "warehouse_url or WAREHOUSE_URL at yours")
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
