@@ -58,6 +58,11 @@ def _serve(args: argparse.Namespace) -> int:
             faults = json.loads(Path(args.faults).read_text())
         except (OSError, ValueError) as exc:
             raise UserError(f"--faults {args.faults}: {exc}") from None
+        if isinstance(faults, dict):  # one fault, as POST /__sandbox/faults accepts it
+            faults = [faults]
+        if not isinstance(faults, list):
+            raise UserError(f"--faults {args.faults}: must be a JSON list of faults, e.g. "
+                            '[{"endpoint": "youtube.*", "fault": "429"}]')
 
     def ready(url: str) -> None:
         print(f"sandbox serving {data} at {url}", flush=True)

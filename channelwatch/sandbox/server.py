@@ -180,6 +180,9 @@ class Sandbox:
     def set_faults(self, specs: list[dict]) -> None:
         parsed = []
         for spec in specs:
+            if not isinstance(spec, dict):
+                raise ValueError(f"a fault is an object such as {{\"endpoint\": \"youtube.*\", "
+                                 f"\"fault\": \"429\"}}, not {spec!r}")
             if spec.get("fault") not in FAULTS:
                 raise ValueError(f"unknown fault {spec.get('fault')!r}; one of {', '.join(FAULTS)}")
             parsed.append(FaultSpec(**{k: v for k, v in spec.items()
