@@ -60,7 +60,7 @@ def _findings(engine) -> dict[str, tuple]:
 def test_two_days_run_at_once_corrupt_no_watermark_and_duplicate_no_finding(
         sandbox, pg_database, fake_tokens, tmp_path):
     def settings(name):
-        return make_settings(sandbox.url, api={"page_size": 10},
+        return make_settings(sandbox.url, api={"page_size": 100},
                              report={"out_dir": str(tmp_path / name)})
 
     serial = {}
