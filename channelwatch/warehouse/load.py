@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import uuid
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from channelwatch.warehouse.schema import (
 from connectors.base import Batch, FetchResult, RawPage, Scope
 
 CHUNK = 500
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(slots=True)
@@ -185,8 +187,13 @@ def load_items(conn: Connection, run_id: str, batch_items: Sequence[Item],
     now = now or utcnow()
     stats = LoadStats()
     latest: dict[tuple[str, str], Item] = {}
+    replaced = 0
     for item in batch_items:
-        latest[item.key] = storable(item)  # NUL, lone surrogates: U+FFFD
+        kept = storable(item)  # NUL, lone surrogates: U+FFFD (the raw page keeps them)
+        replaced += kept is not item
+        latest[item.key] = kept
+    if replaced:
+        log.info("%d items held NUL or lone surrogates, stored as U+FFFD", replaced)
     stats.seen = len(latest)
     if conn.dialect.name == "postgresql" and latest:
         return _load_items_postgresql(conn, run_id, list(latest.values()), now, pseudonymise, stats)
