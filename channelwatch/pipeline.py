@@ -305,8 +305,11 @@ def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *
 
     now = now or _utcnow()
     gate = _Gate(settings, engine, platform, now)
-    # One pass of an account at a time, whoever started it (channelwatch.warehouse.locks).
+    # One pass of an account at a time, whoever started it (channelwatch.warehouse.locks):
+    # a run of the account still "running" now is one whose process died.
     with account_lock(engine, platform, account_id):
+        with engine.begin() as conn:
+            load.abandon_unfinished(conn, platform, account_id)
         outcome: IngestOutcome = ingest_account(
             settings, engine, platform, account_id, now=now, interval=interval,
             credentials=credentials, factory=gate.factory(factory or connectors.build))

@@ -389,7 +389,7 @@ def pipeline_health(conn: Connection, w: Window, settings: Settings,
         u = usage.setdefault(f"{platform}:{account_id}", {"runs": 0, "failed": 0,
                                                           "api_calls": 0, "quota_units": 0})
         u["runs"] += int(n)
-        u["failed"] += int(n) if status in ("failed", "quarantined") else 0
+        u["failed"] += int(n) if status in ("failed", "quarantined", "abandoned") else 0
         u["api_calls"] += int(calls)
         u["quota_units"] += int(units)
     for ch in channels:
@@ -405,7 +405,7 @@ def pipeline_health(conn: Connection, w: Window, settings: Settings,
     failed = [dict(r._mapping) for r in conn.execute(
         select(run.run_id, run.platform, run.account_id, run.started_at, run.status, run.error)
         .where(run.started_at >= w.day_start, run.started_at < w.until,
-               run.status.in_(("failed", "quarantined")))
+               run.status.in_(("failed", "quarantined", "abandoned")))
         .order_by(run.started_at).limit(50))]
     q = quarantined_batches.c
     in_day = and_(q.quarantined_at >= w.day_start, q.quarantined_at < w.until)

@@ -113,6 +113,23 @@ def start_run(conn: Connection, platform: str, account_id: str,
     return run_id
 
 
+ABANDONED = ("the pass never finished: its process was killed or lost before it recorded an "
+             "outcome; what it committed is kept and its watermarks were not moved")
+
+
+def abandon_unfinished(conn: Connection, platform: str, account_id: str) -> int:
+    """Mark the account's runs still "running" as "abandoned"; returns how many.
+
+    Call holding the account's ingestion lock (channelwatch.warehouse.locks), so that none
+    of them is alive. SQLite has no such lock: a pass running beside this one is marked
+    too, and sets its own status when it ends.
+    """
+    result = conn.execute(update(ingestion_runs).where(
+        ingestion_runs.c.platform == platform, ingestion_runs.c.account_id == account_id,
+        ingestion_runs.c.status == "running").values(status="abandoned", error=ABANDONED))
+    return max(result.rowcount, 0)
+
+
 def finish_run(conn: Connection, run_id: str, status: str, stats: LoadStats,
                result: FetchResult | None = None, error: str | None = None,
                now: datetime | None = None) -> None:

@@ -154,7 +154,7 @@ ingestion_runs = Table(
     Column("data_interval_end", UTCDateTime),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    Column("status", String(16), nullable=False),  # running | success | failed | quarantined
+    Column("status", String(16), nullable=False),  # running | success | failed | quarantined | abandoned
     Column("error", Text),
     Column("api_calls", Integer, nullable=False, default=0),
     Column("quota_units", Integer, nullable=False, default=0),
