@@ -28,7 +28,7 @@ def make_pseudonymiser(key: str) -> Callable[[str, str], str]:
         if not author_id:
             return ""
         message = f"{platform}:{author_id}".encode("utf-8", "surrogatepass")
-        return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(secret, message, "sha256").hex()[:32]  # = hmac.new(...).hexdigest()
 
     return author_ref
 

@@ -153,12 +153,15 @@ ITEM_COLUMNS = ("platform", "item_id", "kind", "account_id", "author_id", "autho
                 "flags", "content_hash", "version", "first_seen_at", "last_seen_at")
 
 
+# json.dumps(flags, ensure_ascii=False, default=str) without an encoder built per call.
+_FLAGS_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def copy_row(item: Item, digest: str, now: datetime, author_ref: str) -> tuple:
     """An items row in ITEM_COLUMNS order, as PostgreSQL COPY takes it."""
     return (item.platform, item.id, item.kind, item.account, item.author_id, item.author_name,
             author_ref, item.is_own, item.parent_id, item.root_id, item.created_at, item.text,
-            item.url, json.dumps(dict(item.flags), ensure_ascii=False, default=str), digest, 1,
-            now, now)
+            item.url, _FLAGS_JSON(dict(item.flags)), digest, 1, now, now)
 
 
 def _item_row(item: Item, digest: str, now: datetime, author_ref: str) -> dict:
@@ -373,7 +376,7 @@ ANALYZE_MIN_ROWS = 5000
 
 
 def _keep_statistics(conn: Connection, cur, inserted: int) -> None:
-    """ANALYZE items and item_versions whenever this process has doubled them.
+    """ANALYZE items whenever this process has doubled it.
 
     The primary-key look-up only stays a look-up while the planner knows how big items
     is: with the statistics of a smaller table (a first load, before autovacuum's next
@@ -391,8 +394,7 @@ def _keep_statistics(conn: Connection, cur, inserted: int) -> None:
         state = _GROWTH[key] = [int(cur.fetchone()[0]), 0]
     state[1] += inserted
     if state[1] >= max(ANALYZE_MIN_ROWS, state[0]):
-        cur.execute("analyze items")
-        cur.execute("analyze item_versions")
+        cur.execute("analyze items")  # item_versions is never looked up here
         state[0] += state[1]
         state[1] = 0
 
