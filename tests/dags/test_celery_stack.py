@@ -2,11 +2,11 @@
 worker as processes, against a throwaway PostgreSQL metadata database and the local Redis —
 the executor docker-compose.yml runs. Runs are triggered through the api-server's REST API.
 
-The DAGs are unpaused at creation, so the scheduler also starts the latest scheduled run of
-each (catchup is off); the test triggers a manual ingestion, which emits the platform
-assets, which trigger the checks-and-report DAG; and it triggers a report run dated three
-hours ago, whose deadline alert (due an hour after its logical date) is already missed: the
-scheduler queues the deadline callback, the Celery worker runs it, and a
+The DAGs are unpaused at creation, so the scheduler starts the latest scheduled run of each
+at once (catchup is off): the scheduled ingestion emits the platform assets, which trigger
+the checks-and-report DAG. The test also triggers, through the REST API, a report run dated
+three hours ago, whose deadline alert (due an hour after its logical date) is already
+missed: the scheduler queues the deadline callback, the Celery worker runs it, and a
 ``pipeline.report_late`` finding lands in the warehouse.
 """
 
@@ -231,28 +231,31 @@ def test_the_dags_run_on_celery_workers_with_assets_and_a_deadline(stack):
         "select dag_id from dag where dag_id like 'channelwatch_%' and not is_paused")) == 3)
 
     stack.wait("the api-server", stack.api_ready)
-    stack.trigger("channelwatch_ingestion", "manual-ingest", None)
     late = (datetime.now(timezone.utc) - timedelta(hours=3)).replace(microsecond=0)
     assert stack.trigger("channelwatch_checks_report", "late-report", late)["state"] == "queued"
 
     def done():
-        ingest = _run_states(stack, "channelwatch_ingestion").get("manual-ingest")
+        ingest = [(run_id, state) for run_id, (state, kind)
+                  in _run_states(stack, "channelwatch_ingestion").items() if kind == "scheduled"]
         report = _run_states(stack, "channelwatch_checks_report")
-        by_assets = [s for s, kind in report.values() if kind == "asset_triggered"]
-        finished = ("success", "failed")
-        return (ingest and ingest[0] in finished and report.get("late-report", ("",))[0]
-                in finished and any(s in finished for s in by_assets)) and (ingest, report)
+        active = stack.meta_rows("select run_id from dag_run where state in ('queued', 'running')")
+        return (ingest and "late-report" in report and not active
+                and any(kind == "asset_triggered" for _, kind in report.values())
+                and (ingest[0], report))
 
-    ingest, report = stack.wait("the ingestion, asset-triggered and late report runs", done)
+    # Unpaused at creation, each DAG's latest scheduled run starts at once: the scheduled
+    # ingestion emits the assets, which trigger the report DAG.
+    (ingest_run, ingest_state), report = stack.wait(
+        "the scheduled ingestion, the asset-triggered and the late report runs", done)
     failed = stack.meta_rows("select dag_id, task_id, map_index, state from task_instance "
                              "where state != 'success'")
-    assert ingest[0] == "success", (failed, stack.logs())
+    assert ingest_state == "success", (failed, stack.logs())
     assert report["late-report"][0] == "success", (failed, stack.logs())
-    assert "success" in [s for s, kind in report.values() if kind == "asset_triggered"]
+    assert {state for state, kind in report.values() if kind == "asset_triggered"} == {"success"}
 
     # Every ingestion task ran on the Celery worker, through its platform's pool.
     tis = stack.meta_rows("select task_id, pool, queue, hostname, state from task_instance "
-                          "where run_id = 'manual-ingest' and task_id like 'ingest_%'")
+                          "where run_id = :r and task_id like 'ingest_%'", r=ingest_run)
     assert sorted(t[0] for t in tis) == sorted(f"ingest_{p}" for p in PLATFORMS)
     assert all(pool == f"channelwatch_{task[len('ingest_'):]}" and queue == stack.queue
                and state == "success" and host for task, pool, queue, host, state in tis), tis
