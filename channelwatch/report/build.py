@@ -32,6 +32,7 @@ CATEGORY_COLOURS = {
     "third_party_advertising": "#0369a1",
     "off_brand": "#be185d",
     "moderation": "#4b5563",
+    "pipeline": "#0f766e",
 }
 SEVERITY_COLOURS = {"high": "#b91c1c", "medium": "#b45309", "low": "#6b7280"}
 PLATFORM_COLOURS = {"facebook": "#1877f2", "instagram": "#c13584", "youtube": "#cc0000",

@@ -43,7 +43,7 @@ from channelwatch.warehouse.schema import (
 
 TREND_DAYS = 30
 SECTION_LIMIT = 20  # rows shown per section of the HTML; the CSV has every finding
-PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "youtube": "YouTube",
+PLATFORM_NAMES = {"pipeline": "channelwatch", "facebook": "Facebook", "instagram": "Instagram", "youtube": "YouTube",
                   "twitter": "X"}
 CATEGORY_NAMES = {
     "safeguarding": "Safeguarding",
@@ -52,6 +52,8 @@ CATEGORY_NAMES = {
     "third_party_advertising": "Third-party advertising",
     "off_brand": "Off-brand",
     "moderation": "Moderation",
+    # Findings about channelwatch itself: monitoring gaps, a late report.
+    "pipeline": "Monitoring",
 }
 ROUTE_NAMES = {
     "safeguarding_lead": "Safeguarding lead",
