@@ -194,16 +194,22 @@ def _clean_text(value: str) -> bool:
     return (value.isascii() and "\x00" not in value) or _UNSTORABLE.search(value) is None
 
 
+_PLAIN = frozenset({bool, int, float, type(None)})
+
+
 def _clean_flags(value: Any) -> bool:
     """True when _storable would give `value` back unchanged (str keys, no tuples)."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind in _PLAIN:
+        return True
+    if kind is str:
         return _clean_text(value)
     if type(value) is dict:
         return all(type(k) is str and _clean_text(k) and _clean_flags(v)
                    for k, v in value.items())
     if type(value) is list:
         return all(_clean_flags(v) for v in value)
-    return not isinstance(value, (Mapping, tuple, list))
+    return not isinstance(value, (str, Mapping, tuple, list))
 
 
 def _as_bool(value: Any, name: str) -> bool:

@@ -305,10 +305,11 @@ def _existing_sqlite(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict:
         by_platform.setdefault(platform, []).append(item_id)
     existing = {}
     for platform, ids in by_platform.items():
-        for row in conn.execute(
-                select(items.c.platform, items.c.item_id, items.c.content_hash,
-                       items.c.version, items.c.deleted_at)
-                .where(items.c.platform == platform, items.c.item_id.in_(ids))):
+        # Plain SQL: an expanding IN of 500 binds is re-rendered by SQLAlchemy every time.
+        for row in conn.exec_driver_sql(
+                "select platform, item_id, content_hash, version, deleted_at from items "
+                f"where platform = ? and item_id in ({', '.join('?' * len(ids))})",
+                (platform, *ids)):
             existing[(row.platform, row.item_id)] = row
     return existing
 
