@@ -509,6 +509,10 @@ def run(args: argparse.Namespace) -> int:
                         if dialect == "postgresql" and not args.no_copy:
                             figures["copy_same_rows"] = copy_same_rows(warehouse.url)
                         results[dialect].append(figures)
+                        with (ROOT / "var" / "bench" / "ingest-results.jsonl").open("a") as out_file:
+                            out_file.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(),
+                                                       "data": str(path), "dialect": dialect,
+                                                       **figures}) + "\n")
                         log(f"run {repeat + 1} {dialect}: {figures['items']:,} items in "
                             f"{figures['seconds']:.1f} s = "
                             f"{figures['items'] / figures['seconds']:,.0f} items/s")
