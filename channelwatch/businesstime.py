@@ -167,6 +167,43 @@ def business_hours_between(start: datetime, end: datetime, bh: BusinessHours | C
     return seconds / 3600.0
 
 
+class HoursUntil:
+    """``business_hours_between(start, end, cal)`` for one fixed ``end`` and many starts,
+    as the checks need it (every unanswered item's wait until as-of): the business seconds
+    from the day after a start's day up to ``end`` are computed once per day.
+
+    Args:
+        end: aware datetime.
+        cal: the working calendar.
+    """
+
+    def __init__(self, end: datetime, cal: Calendar) -> None:
+        _aware(end, "end")
+        self.end = end.astimezone(UTC)
+        self.cal = cal
+        self.last = self.end.astimezone(cal.zone).date()
+        self._rest: dict[date, float] = {}
+
+    def __call__(self, start: datetime) -> float:
+        end = self.end
+        if start.tzinfo is not UTC:
+            _aware(start, "start")
+            start = start.astimezone(UTC)
+        if end <= start:
+            return 0.0
+        cal = self.cal
+        first = start.astimezone(cal.zone).date()
+        if first == self.last:
+            return _overlap(cal, first, start, end) / 3600.0
+        rest = self._rest.get(first)
+        if rest is None:
+            # The last day's part does not depend on the start (it is on an earlier day).
+            rest = _overlap(cal, self.last, start, end) + _whole_days(
+                cal, first + timedelta(days=1), self.last - timedelta(days=1))
+            self._rest[first] = rest
+        return (_overlap(cal, first, start, end) + rest) / 3600.0
+
+
 def _overlap(cal: Calendar, day: date, start: datetime, end: datetime) -> float:
     if not cal.is_working_day(day):
         return 0.0

@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from channelwatch.config import Settings
 from channelwatch.items import Item
 from checks import advertising, foi, moderation, off_brand, safeguarding, unanswered
-from checks.context import Context, Doc, Rule, analyse_item
+from checks.context import _NO_HITS, _NOT_SIG, _URL_HINT, Context, Doc, Rule, analyse_item
+from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES
+from checks.normalise import _SINGLES, Normalised
 from checks.finding import Finding
 from checks.unanswered import Awaiting, ChannelResponsiveness
 
@@ -141,26 +143,61 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
         for times in threads.values():
             times.sort()
     breach = unanswered.sla_breach
+    own_matcher, public_matcher = ctx.own_matcher, ctx.public_matcher
+    address_words, spam_weak = ctx.address_words, ctx.words["spam.weak"]
     out: list[Finding] = []
     # One pass: each item is analysed, checked and dropped (no list of analyses is kept).
     for item in latest.values():
         if item.created_at > as_of:
             continue  # not yet posted as of then
-        doc = analyse_item(item, ctx)
-        if not doc.toks and not item.flags:
-            continue  # nothing to read (an emoji, a bare image)
+        is_own = item.is_own
+        waiting = False  # a public item with no later council reply in its thread
+        if sla and not is_own:
+            times = threads.get((item.platform, item.root_id))
+            waiting = not times or times[-1] <= item.created_at
+        text = item.text
+        lowered = text.lower()
+        if text.isascii() and "#" not in lowered:
+            # `analyse_item` inlined for plain ASCII (no look-alikes, no zero-width
+            # characters, no hashtags), so that a text no rule can fire on costs no more
+            # than its tokens and a few set tests, and builds no analysis.
+            raw = lowered.encode("ascii")
+            toks = raw.translate(_TOKEN_BYTES, b"'").decode("ascii").split()
+            if not _SINGLES.isdisjoint(toks) and len(_SINGLES.intersection(toks)) >= 2:
+                doc = analyse_item(item, ctx)  # spaced-out letters possible: full path
+                unhit = None
+            else:
+                if not toks:
+                    continue  # nothing to read (an emoji, punctuation)
+                matcher = own_matcher if is_own else public_matcher
+                hits = _NO_HITS if matcher.keys.isdisjoint(toks) else matcher.scan(toks)
+                sig = raw.translate(None, _NOT_SIG)
+                # The gate of `_may_fire_unhit`, inlined.
+                digits = len(sig.translate(None, _NOT_DIGITS))
+                unhit = (digits >= 6
+                         or (digits >= 3 and not address_words.isdisjoint(toks))
+                         or ((b"." in sig or b"/" in sig)
+                             and (b"@" in sig or _URL_HINT.search(lowered) is not None))
+                         or (not is_own and not spam_weak.isdisjoint(toks)))
+                if not (hits or unhit or waiting or item.flags):
+                    continue  # no rule can fire: the common case
+                doc = Doc(item, Normalised(lowered, None, text), toks, hits, toks, sig)
+        else:
+            doc = analyse_item(item, ctx)
+            unhit = None
+            if not doc.toks and not item.flags:
+                continue  # nothing to read (an emoji, a bare image)
         mark = len(out)
-        if doc.hits or item.flags or _may_fire_unhit(doc, ctx):
-            for check in table[4 * item.is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
+        if doc.hits or item.flags or (unhit if unhit is not None
+                                      else _may_fire_unhit(doc, ctx)):
+            for check in table[4 * is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
                 f = check(doc, ctx)
                 if f:
                     out.append(f)
-        if sla and not item.is_own:
-            times = threads.get((item.platform, item.root_id))
-            if not times or times[-1] <= item.created_at:  # else answered: a later reply
-                f = breach(doc, ctx, threads)
-                if f:
-                    out.append(f)
+        if waiting:
+            f = breach(doc, ctx, threads)
+            if f:
+                out.append(f)
         if len(out) - mark > 1:  # one item, several rules: a stable order by rule
             out[mark:] = sorted(out[mark:], key=lambda f: f.rule)
     return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Callable
 
-from channelwatch.businesstime import Calendar, calendar
+from channelwatch.businesstime import Calendar, HoursUntil, calendar
 from channelwatch.config import Settings
 from channelwatch.items import Item
 from checks.finding import Finding
@@ -212,6 +212,9 @@ class Context:
         self.settings = settings
         self.as_of = as_of.astimezone(UTC)
         self.cal: Calendar = calendar(settings.business_hours)
+        # Business hours from a time until as-of (how long an item has waited).
+        self.hours_to_as_of = HoursUntil(self.as_of, self.cal)
+        self.foi_due: dict[date, datetime] = {}  # FOI due time per day of receipt (foi.py)
         brand = settings.checks.brand
         paths = tuple(str(lexicon_path(f, settings)) for f in FAMILIES)
         style = (("style.banned_terms", tuple(brand.banned_terms)),

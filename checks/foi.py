@@ -12,11 +12,25 @@ after receipt (day of receipt not counted), configurable as checks.foi_working_d
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from channelwatch.businesstime import add_working_days, end_of_business_day
 from checks.context import Context, Doc, Rule, describe, first_hit
 from checks.finding import Finding
 
 RECEIVED = "foi_request.received"
+
+
+def _due(created: datetime, ctx: Context) -> datetime:
+    """Close of business on the n-th working day after receipt: it depends only on the
+    day of receipt (in the calendar's zone), so it is computed once per day and run."""
+    day = ctx.local_date(created)
+    due = ctx.foi_due.get(day)
+    if due is None:
+        n = ctx.settings.checks.foi_working_days
+        due = ctx.foi_due[day] = end_of_business_day(add_working_days(created, n, ctx.cal),
+                                                     ctx.cal)
+    return due
 
 
 def received(doc: Doc, ctx: Context) -> Finding | None:
@@ -36,8 +50,7 @@ def received(doc: Doc, ctx: Context) -> Finding | None:
             return None
         hit, label = cue, "request for recorded information"
     q, span = ctx.quote(doc, hit[2])
-    n = ctx.settings.checks.foi_working_days
-    due = end_of_business_day(add_working_days(doc.item.created_at, n, ctx.cal), ctx.cal)
+    due = _due(doc.item.created_at, ctx)
     return ctx.finding(doc, RECEIVED, "medium", f"{label} {describe(q)}",
                        route="information_compliance", due_at=due, span=span)
 

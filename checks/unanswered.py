@@ -123,7 +123,7 @@ def sla_breach(doc: Doc, ctx: Context,
     due = _due(created, ctx)
     if ctx.as_of < due:
         return None
-    waited = business_hours_between(created, ctx.as_of, ctx.cal)
+    waited = ctx.hours_to_as_of(created)
     target = ctx.settings.business_hours.response_target_hours
     reason, phrase = why
     span = None

@@ -120,3 +120,23 @@ def test_working_days_land_on_working_days(a, n):
     if n:
         assert is_working_day(due.date(), BH)
         assert add_working_days(a, n + 1, BH) > due
+
+
+def test_hours_until_a_fixed_end_matches_business_hours_between():
+    import random
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from channelwatch.businesstime import HoursUntil, business_hours_between, calendar
+    from channelwatch.config import Settings
+
+    cal = calendar(Settings().business_hours)
+    rng = random.Random(4)
+    for _ in range(40):  # ends and starts across clock changes and bank holidays
+        end = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 800 * 1440))
+        until = HoursUntil(end, cal)
+        for _ in range(25):
+            start = end - timedelta(minutes=rng.randint(-3000, 200 * 1440))
+            if rng.random() < 0.3:
+                start = start.astimezone(ZoneInfo("Europe/London"))
+            assert abs(until(start) - business_hours_between(start, end, cal)) < 1e-9
