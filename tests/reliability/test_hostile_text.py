@@ -119,6 +119,8 @@ def test_hostile_comments_are_stored_checked_and_reported_safely(sandbox, engine
             .where(findings.c.rule == "moderation.abuse"))}
     raw = "\n".join(bodies)
     assert "\\ud83d" in raw.lower() and "\\u0000" in raw  # the originals, recoverable
+    # Bytes that are not UTF-8 are decoded with replacement, in the raw page as well.
+    assert raw.count("bytes \ufffd\ufffd from a broken client") >= len(PLATFORMS)
     for platform in PLATFORMS:
         for kind in HOSTILE:
             item = stored[(platform, kind)]
