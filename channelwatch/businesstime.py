@@ -55,6 +55,9 @@ def holidays_in(year: int, nations: tuple[str, ...] | list[str]) -> frozenset[da
     return _holiday_dates(tuple(sorted(set(nations))), year)
 
 
+_HOURS: dict[float, timedelta] = {}
+
+
 @dataclass(frozen=True)
 class Calendar:
     """A working calendar derived from `BusinessHours`; build it with `calendar(bh)`."""
@@ -69,6 +72,8 @@ class Calendar:
         default_factory=dict, compare=False, hash=False, repr=False)
     _working: dict[date, bool] = field(default_factory=dict, compare=False, hash=False,
                                        repr=False)
+    _days: dict[date, tuple] = field(default_factory=dict, compare=False, hash=False,
+                                     repr=False)
 
     def is_working_day(self, day: date) -> bool:
         got = self._working.get(day)
@@ -79,9 +84,51 @@ class Calendar:
         return got
 
     def add_hours_utc(self, here: datetime, hours: float) -> datetime:
-        """`add_business_hours` on a UTC datetime, in UTC (the checks' hot path)."""
+        """`add_business_hours` on a UTC datetime, in UTC (the checks' hot path).
+
+        Fast path: the target falls on ``here``'s working day or the next working day
+        (per local date, that day's window and the next working day's are cached);
+        anything longer takes the day-by-day walk.
+        """
         if hours == 0:
             return here
+        remaining = _HOURS.get(hours)
+        if remaining is None:
+            remaining = _HOURS[hours] = timedelta(hours=hours)
+        day = here.astimezone(self.zone).date()
+        info = self._days.get(day)
+        if info is None:
+            info = self._day_info(day)
+        window, following = info
+        if window is not None:
+            opens, closes = window
+            lo = opens if opens > here else here
+            if closes > lo:
+                available = closes - lo
+                if remaining <= available:
+                    return lo + remaining
+                remaining -= available
+        opens, closes = following
+        if remaining <= closes - opens:
+            return opens + remaining
+        return self._add_hours_walk(here, hours)
+
+    def _day_info(self, day: date) -> tuple[tuple[datetime, datetime] | None,
+                                             tuple[datetime, datetime]]:
+        """(``day``'s window or None if not a working day, the next working day's window)."""
+        window = self.window(day) if self.is_working_day(day) else None
+        nxt = day + _ONE_DAY
+        for _ in range(_MAX_DAYS):
+            if self.is_working_day(nxt):
+                break
+            nxt += _ONE_DAY
+        else:
+            raise ValueError("the business calendar has no working time")
+        info = (window, self.window(nxt))
+        self._days[day] = info
+        return info
+
+    def _add_hours_walk(self, here: datetime, hours: float) -> datetime:
         remaining = timedelta(hours=hours)
         day = here.astimezone(self.zone).date()
         working, windows = self._working, self._windows

@@ -140,3 +140,18 @@ def test_hours_until_a_fixed_end_matches_business_hours_between():
             if rng.random() < 0.3:
                 start = start.astimezone(ZoneInfo("Europe/London"))
             assert abs(until(start) - business_hours_between(start, end, cal)) < 1e-9
+
+
+def test_add_hours_fast_path_matches_the_day_by_day_walk():
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from channelwatch.businesstime import calendar
+    from channelwatch.config import Settings
+
+    cal = calendar(Settings().business_hours)
+    rng = random.Random(2)
+    for _ in range(3000):  # across weekends, bank holidays and clock changes
+        here = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 800 * 86400))
+        hours = rng.choice([4, 8, 16, 0.5, 7.99, 24, 40])
+        assert cal.add_hours_utc(here, hours) == cal._add_hours_walk(here, hours)
