@@ -332,6 +332,8 @@ def worker(args: argparse.Namespace) -> int:
 
     accounts = json.loads(args.accounts)
     settings = settings_for(args.sandbox, accounts)
+    if args.prefetch is not None:
+        ingest.PREFETCH = args.prefetch
     now = datetime.fromisoformat(args.now)
     engine = make_engine(args.warehouse)
     checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
@@ -527,7 +529,9 @@ def run(args: argparse.Namespace) -> int:
                         out = subprocess.run(
                             [sys.executable, __file__, "--worker", "--sandbox", sandbox.url,
                              "--warehouse", warehouse.url, "--now", now.isoformat(),
-                             "--accounts", json.dumps(accounts), "--checkpoints", checkpoints],
+                             "--accounts", json.dumps(accounts), "--checkpoints", checkpoints,
+                             *(["--prefetch", str(args.prefetch)] if args.prefetch is not None
+                               else [])],
                             cwd=ROOT, capture_output=True, text=True, check=True)
                         figures = json.loads(out.stdout.strip().splitlines()[-1])
                         figures["sandbox_cpu_seconds"] = sandbox.cpu_seconds() - cpu0
@@ -535,6 +539,7 @@ def run(args: argparse.Namespace) -> int:
                         if dialect == "postgresql" and not args.no_copy:
                             figures["same_rows"] = load_vs_copy_same_rows(warehouse.url,
                                                                           args.pg)
+                        figures["loadavg"] = os.getloadavg()
                         results[dialect].append(figures)
                         with (ROOT / "var" / "bench" / "ingest-results.jsonl").open("a") as out_file:
                             out_file.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(),
@@ -586,6 +591,10 @@ def load_vs_copy(pg_admin: str, n: int) -> dict[str, float]:
 def report(args, path: Path, meta: dict, minimum: dict, results: dict, copy_figures) -> None:
     print(f"data set: {path} ({meta['days']} days, {meta['per_day']} public items per "
           f"platform a day, seed {meta['seed']})")
+    from channelwatch import ingest
+
+    prefetch = ingest.PREFETCH if args.prefetch is None else args.prefetch
+    print(f"connector prefetch: {prefetch} batches")
     print("end to end (sandbox in its own process -> ingest_account -> warehouse), "
           "best / median of the runs:")
     for dialect, runs in results.items():
@@ -597,7 +606,8 @@ def report(args, path: Path, meta: dict, minimum: dict, results: dict, copy_figu
         print(f"  {'':<10} ingesting process {best['cpu_seconds']:.1f} CPU s "
               f"({best['items'] / best['cpu_seconds']:,.0f} items per CPU s), sandbox "
               f"{best['sandbox_cpu_seconds']:.1f} CPU s; wall time in the load step "
-              f"{best['load_seconds']:.1f} s")
+              f"{best['load_seconds']:.1f} s; load average after the run "
+              f"{'/'.join(f'{x:.1f}' for x in best['loadavg'])}")
         per = "  ".join(f"{p} {f['items'] / f['seconds']:,.0f}/s" for p, f in best["platforms"].items())
         print(f"  {'':<10} per platform: {per}")
         bad = [f"{p}: {f['error']}" for p, f in best["platforms"].items() if f["status"] != "success"]
@@ -646,6 +656,9 @@ def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", PG_DEFAULT))
     parser.add_argument("--copy-items", type=int, default=200_000)
     parser.add_argument("--no-copy", action="store_true", help="skip the COPY comparison")
+    parser.add_argument("--prefetch", type=int, default=None,
+                        help="batches the connector may run ahead of the loader "
+                             "(default: channelwatch.ingest.PREFETCH; 0: read in step)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sandbox", help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", help=argparse.SUPPRESS)

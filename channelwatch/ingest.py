@@ -33,7 +33,7 @@ from connectors.errors import ConnectorError
 
 log = logging.getLogger(__name__)
 
-PREFETCH = 2  # batches the connector may run ahead of the loader
+PREFETCH = 2  # batches the connector may run ahead of the loader (0: read in step)
 T = TypeVar("T")
 
 
@@ -129,7 +129,7 @@ def fetching(connector: Connector, state: FetchState) -> Iterator[Iterator[Batch
     closed on leaving (the connector's thread stopped, its HTTP session closed), whether the
     pass ended or the loader failed."""
     batches = connector.fetch(state)
-    if getattr(connector, "prefetch", True):
+    if PREFETCH > 0 and getattr(connector, "prefetch", True):
         batches = prefetched(batches, PREFETCH)
     try:
         yield batches
