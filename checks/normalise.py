@@ -256,4 +256,11 @@ def tokens(norm: str) -> list[str]:
     """Split normalised text into tokens (see `TOKEN_RE`)."""
     if norm.isascii():
         return norm.encode("ascii").translate(_ASCII_TOKEN_BYTES, b"'").decode("ascii").split()
+    if _NON_ASCII_WORD.search(norm) is None:
+        # Only emoji and symbols outside ASCII: they separate tokens as punctuation does.
+        return _NON_ASCII_RUN.sub(" ", norm).encode("ascii").translate(
+            _ASCII_TOKEN_BYTES, b"'").decode("ascii").split()
     return TOKEN_RE.findall(norm.replace("'", ""))
+
+
+_NON_ASCII_WORD = re.compile(r"[^\W\x00-\x7f]")  # a non-ASCII letter or digit
