@@ -99,7 +99,7 @@ class Calendar:
         info = self._days.get(day)
         if info is None:
             info = self._day_info(day)
-        window, following = info
+        window, following, nxt = info
         if window is not None:
             opens, closes = window
             lo = opens if opens > here else here
@@ -108,14 +108,21 @@ class Calendar:
                 if remaining <= available:
                     return lo + remaining
                 remaining -= available
-        opens, closes = following
-        if remaining <= closes - opens:
-            return opens + remaining
+        for _ in range(_MAX_DAYS):  # then whole working days, from the cached windows
+            opens, closes = following
+            if remaining <= closes - opens:
+                return opens + remaining
+            remaining -= closes - opens
+            info = self._days.get(nxt)
+            if info is None:
+                info = self._day_info(nxt)
+            _, following, nxt = info
         return self._add_hours_walk(here, hours)
 
     def _day_info(self, day: date) -> tuple[tuple[datetime, datetime] | None,
-                                             tuple[datetime, datetime]]:
-        """(``day``'s window or None if not a working day, the next working day's window)."""
+                                             tuple[datetime, datetime], date]:
+        """(``day``'s window or None if not a working day, the next working day's window,
+        the next working day)."""
         window = self.window(day) if self.is_working_day(day) else None
         nxt = day + _ONE_DAY
         for _ in range(_MAX_DAYS):
@@ -124,7 +131,7 @@ class Calendar:
             nxt += _ONE_DAY
         else:
             raise ValueError("the business calendar has no working time")
-        info = (window, self.window(nxt))
+        info = (window, self.window(nxt), nxt)
         self._days[day] = info
         return info
 
