@@ -195,9 +195,10 @@ def test_a_fault_midway_loses_nothing_and_duplicates_nothing(
     else:
         kind, once, lasting, once_api = FAULTS[fault_name]
         sandbox.sandbox.store.clock = T1
+        spec = once if variant == "once" else lasting
         sandbox.set_faults([{"endpoint": f"{platform}.*", "fault": kind,
                              "times": 1 if variant == "once" else -1,
-                             "after": midway[platform], **(once if variant == "once" else lasting)}])
+                             "after": midway[platform], **spec}])
         api = {**API, **(once_api if variant == "once" else {})}
         started = time.monotonic()
         faulted = ingest_account(make_settings(sandbox.url, api=api), engine, platform,

@@ -126,8 +126,8 @@ def test_credentials_read_are_registered_with_airflows_secret_masker(fake_tokens
     from channelwatch.privacy import pseudonymiser
     from channelwatch.secrets import get_credentials
 
-    monkeypatch.setenv("AIRFLOW_CONN_CW_APP",
-                       '{"password": "FAKE-APP-TOKEN-123", "extra": {"app_secret": "FAKE-APP-SECRET-456"}}')
+    monkeypatch.setenv("AIRFLOW_CONN_CW_APP", '{"password": "FAKE-APP-TOKEN-123", '
+                                              '"extra": {"app_secret": "FAKE-APP-SECRET-456"}}')
     for platform in world.PLATFORMS:
         get_credentials(f"cw_{platform}", platform)
     get_credentials("cw_app", "facebook")
