@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Container, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -410,7 +410,7 @@ def load_batch(conn: Connection, run_id: str, platform: str, account_id: str, ba
 
 
 def mark_deleted(conn: Connection, platform: str, account_id: str, scopes: Iterable[Scope],
-                 seen_ids: set[str], now: datetime | None = None) -> int:
+                 seen_ids: Container[str], now: datetime | None = None) -> int:
     """Mark items inside completely listed scopes that the pass did not return as deleted.
 
     Items are never removed: deleted_at is set, and the text stays in item_versions.
@@ -451,7 +451,7 @@ def _scope_candidates(conn: Connection, platform: str, account_id: str, since: d
 
 
 def _mark_gone(conn: Connection, platform: str, account_id: str, candidates: list[str],
-               seen_ids: set[str], now: datetime) -> int:
+               seen_ids: Container[str], now: datetime) -> int:
     count = 0
     gone = [item_id for item_id in candidates if item_id not in seen_ids]
     for start in range(0, len(gone), CHUNK):
