@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable, Container, Iterable, Mapping, Sequence
 
+from psycopg.types.json import set_json_dumps
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -314,6 +315,18 @@ def _existing_sqlite(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict:
     return existing
 
 
+# PostgreSQL types of ITEM_COLUMNS and VERSION_COLUMNS, for binary COPY.
+_ITEM_TYPES = ("varchar", "varchar", "varchar", "varchar", "varchar", "text", "varchar", "bool",
+               "varchar", "varchar", "timestamptz", "text", "text", "jsonb", "varchar", "int4",
+               "timestamptz", "timestamptz")
+_VERSION_TYPES = ("varchar", "varchar", "int4", "text", "jsonb", "varchar", "timestamptz",
+                  "varchar")
+
+
+def _json_as_is(value: str) -> str:
+    return value
+
+
 def _load_items_postgresql(conn: Connection, run_id: str, batch_items: list[Item],
                            now: datetime, pseudonymise, stats: LoadStats) -> LoadStats:
     """Look the batch up on the primary key, COPY the new items and their first versions
@@ -352,12 +365,20 @@ def _load_items_postgresql(conn: Connection, run_id: str, batch_items: list[Item
                     versions.append((item.platform, item.id, version, item.text, flags, digest,
                                      now, run_id))
                     stats.changed += 1
+        # Binary COPY: psycopg writes the values without formatting them as text (a third
+        # of the client's cost per row). The flags are JSON already (copy_row): jsonb
+        # takes them as they are.
+        set_json_dumps(_json_as_is, context=cur)
         if rows:
-            with cur.copy(f"copy items ({', '.join(ITEM_COLUMNS)}) from stdin") as copy:
+            with cur.copy(f"copy items ({', '.join(ITEM_COLUMNS)}) from stdin "
+                          "(format binary)") as copy:
+                copy.set_types(_ITEM_TYPES)
                 for row in rows:
                     copy.write_row(row)
         if versions:
-            with cur.copy(f"copy item_versions ({', '.join(VERSION_COLUMNS)}) from stdin") as copy:
+            with cur.copy(f"copy item_versions ({', '.join(VERSION_COLUMNS)}) from stdin "
+                          "(format binary)") as copy:
+                copy.set_types(_VERSION_TYPES)
                 for row in versions:
                     copy.write_row(row)
         if updates:
