@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 from channelwatch.config import Settings, load_settings
 
@@ -152,10 +153,17 @@ def ensure_pools(s: Settings | None = None) -> dict[str, int]:
 
 # -- task bodies ---------------------------------------------------------------------------
 
-def _engine(s: Settings):
+@contextmanager
+def _warehouse() -> Iterator[tuple[Settings, Any]]:
+    """The settings and a warehouse engine for one task body, disposed of afterwards."""
     from channelwatch.warehouse import make_engine
 
-    return make_engine(s.resolved_warehouse_url())
+    s = settings()
+    engine = make_engine(s.resolved_warehouse_url())
+    try:
+        yield s, engine
+    finally:
+        engine.dispose()
 
 
 def accounts(platform: str) -> list[str]:
@@ -205,10 +213,10 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     from channelwatch import pipeline
     from channelwatch.errors import CredentialsError
 
-    s = settings()
-    engine = _engine(s)
     try:
-        figures = pipeline.ingest(s, engine, platform, account_id, interval=_interval(context))
+        with _warehouse() as (s, engine):
+            figures = pipeline.ingest(s, engine, platform, account_id,
+                                      interval=_interval(context))
     except pipeline.BatchQuarantined as exc:
         raise _fail(str(exc)) from None
     except pipeline.IngestionFailed as exc:
@@ -220,8 +228,6 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
         raise
     except CredentialsError as exc:
         raise _fail(str(exc)) from None
-    finally:
-        engine.dispose()
     events = context.get("outlet_events")
     if events is not None:
         extra = events[platform_asset(platform)].extra
@@ -233,12 +239,8 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
 def refresh_task(context: Mapping[str, Any]) -> dict[str, Any]:
     from channelwatch import pipeline
 
-    s = settings()
-    engine = _engine(s)
-    try:
+    with _warehouse() as (s, engine):
         return pipeline.refresh(s, engine, run_as_of(context))
-    finally:
-        engine.dispose()
 
 
 def validate_task(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -246,52 +248,36 @@ def validate_task(context: Mapping[str, Any]) -> dict[str, Any]:
     at its end, after the report shows them)."""
     from channelwatch import pipeline
 
-    s = settings()
-    engine = _engine(s)
-    try:
+    with _warehouse() as (s, engine):
         return pipeline.validate_scope(s, engine, run_as_of(context))
-    finally:
-        engine.dispose()
 
 
 def check_task(context: Mapping[str, Any]) -> dict[str, Any]:
     from channelwatch import pipeline
 
-    s = settings()
-    engine = _engine(s)
-    try:
+    with _warehouse() as (s, engine):
         return pipeline.check(s, engine, run_as_of(context))
-    finally:
-        engine.dispose()
 
 
 def alert_task(context: Mapping[str, Any]) -> list[str]:
     """Email new safeguarding concerns at once (a failure fails the task, which retries)."""
     from channelwatch import pipeline
 
-    s = settings()
-    engine = _engine(s)
-    try:
+    with _warehouse() as (s, engine):
         return pipeline.alert(s, engine)
-    finally:
-        engine.dispose()
 
 
 def report_task(context: Mapping[str, Any]) -> dict[str, Any]:
     """Render the day's report; deliver it on the daily (scheduled) and manual runs."""
     from channelwatch import pipeline
 
-    s = settings()
-    engine = _engine(s)
     as_of = run_as_of(context)
     dag_run = context.get("dag_run")
     run_type = str(getattr(dag_run, "run_type", "") or "")
     deliver = run_type.rsplit(".", 1)[-1].lower() in ("scheduled", "manual")
-    try:
+    with _warehouse() as (s, engine):
         day = as_of.astimezone(s.business_hours.zone).date()
         return pipeline.report(s, engine, day, now=as_of, deliver=deliver)
-    finally:
-        engine.dispose()
 
 
 def quality_gate_task(validated: Mapping[str, Any] | None) -> str:
@@ -306,23 +292,15 @@ def quality_gate_task(validated: Mapping[str, Any] | None) -> str:
 def retention_task(context: Mapping[str, Any]) -> dict[str, int]:
     from channelwatch import pipeline
 
-    s = settings()
-    engine = _engine(s)
-    try:
+    with _warehouse() as (s, engine):
         return pipeline.apply_retention(s, engine, run_as_of(context))
-    finally:
-        engine.dispose()
 
 
 def monitoring_task(context: Mapping[str, Any]) -> dict[str, Any]:
     from channelwatch import pipeline
 
-    s = settings()
-    engine = _engine(s)
-    try:
+    with _warehouse() as (s, engine):
         return pipeline.monitoring_gaps(s, engine, run_as_of(context))
-    finally:
-        engine.dispose()
 
 
 def report_late(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
@@ -334,10 +312,6 @@ def report_late(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None
     from channelwatch import pipeline
 
     context = context or {}
-    s = settings()
-    engine = _engine(s)
-    try:
+    with _warehouse() as (s, engine):
         pipeline.record_report_late(s, engine, context.get("dag_run") or {},
                                     context.get("deadline") or {})
-    finally:
-        engine.dispose()
