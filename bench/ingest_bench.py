@@ -566,6 +566,7 @@ def run(args: argparse.Namespace) -> int:
 def load_vs_copy(pg_admin: str, n: int) -> dict[str, float]:
     """bench/load_bench.py's loader and raw COPY on n synthetic rows, in a fresh database."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import StaticPool
 
     import load_bench
     from channelwatch.warehouse import make_engine, upgrade
@@ -576,7 +577,7 @@ def load_vs_copy(pg_admin: str, n: int) -> dict[str, float]:
         conn.execute(text(f'create database "{name}"'))
     url = pg_admin.rsplit("/", 1)[0] + f"/{name}"
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, poolclass=StaticPool)  # one backend, for its CPU
         upgrade(engine)
         new, again = load_bench.bench_loader(engine, n, 1000)
         copy = load_bench.bench_copy(url, n, 1000)
@@ -585,7 +586,9 @@ def load_vs_copy(pg_admin: str, n: int) -> dict[str, float]:
         with admin.connect() as conn:
             conn.execute(text(f'drop database if exists "{name}" with (force)'))
         admin.dispose()
-    return {"items": n, "load": new, "load_again": again, "copy": copy}
+    cpu = {what: [1e6 * c / n, None if v is None else 1e6 * v / n]
+           for what, (c, v) in load_bench.CPU.items() if what.startswith("postgresql")}
+    return {"items": n, "load": new, "load_again": again, "copy": copy, "cpu_us": cpu}
 
 
 def report(args, path: Path, meta: dict, minimum: dict, results: dict, copy_figures) -> None:
@@ -640,6 +643,9 @@ def report(args, path: Path, meta: dict, minimum: dict, results: dict, copy_figu
         print(f"  loader {copy_figures['load']:,.0f} items/s, again "
               f"{copy_figures['load_again']:,.0f} items/s, raw COPY {copy_figures['copy']:,.0f} "
               f"items/s: ratio {copy_figures['load'] / copy_figures['copy']:.2f} (target >= 0.50)")
+        for what, (client, server) in copy_figures["cpu_us"].items():
+            server_us = "n/a" if server is None else f"{server:.1f}"
+            print(f"  CPU per row, {what}: {client:.1f} us here + {server_us} us in the server")
         for run_figures in results.get("postgresql", []):
             same = run_figures["same_rows"]
             print(f"  the rows of the end-to-end run ({same['items']:,}, read back, batches of 1,000, "

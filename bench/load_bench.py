@@ -5,12 +5,15 @@
 Prints items/s for: our loader into PostgreSQL (new items, then the same items again:
 the idempotent re-load), a raw COPY of the same rows into a bare PostgreSQL table, and our
 loader into SQLite. Target (issue 3): the PostgreSQL load step at least half the COPY rate.
+With a local server it also prints the CPU each costs per row, in this process (getrusage)
+and in the server backend (/proc/<pid>/stat), which machine load does not inflate.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -21,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.pool import StaticPool  # noqa: E402
 
 from channelwatch.config import settings_from_dict  # noqa: E402
 from channelwatch.items import Item  # noqa: E402
@@ -52,28 +56,62 @@ def batches(n: int, size: int):
         yield chunk
 
 
+CPU: dict[str, tuple[float, float]] = {}  # what -> (client, server) CPU seconds
+
+
+def _process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backend_cpu(conn) -> float | None:
+    """CPU seconds of this connection's server process, when the server is local."""
+    try:
+        pid = conn.exec_driver_sql("select pg_backend_pid()").scalar()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+
+
+def _cpu_now(engine) -> tuple[float, float | None]:
+    if engine.dialect.name != "postgresql":
+        return _process_cpu(), None
+    with engine.connect() as conn:
+        return _process_cpu(), _backend_cpu(conn)
+
+
+def _cpu_since(what: str, engine, start: tuple[float, float | None]) -> None:
+    client, server = _cpu_now(engine)
+    CPU[what] = (client - start[0], None if server is None or start[1] is None
+                 else server - start[1])
+
+
 def bench_loader(engine, n: int, size: int) -> tuple[float, float]:
     with engine.begin() as conn:
         load.sync_accounts(conn, SETTINGS)
     rates = []
-    for _ in range(2):  # first: all new; second: the same rows again (nothing to write)
+    for again in range(2):  # first: all new; second: the same rows again (nothing to write)
+        cpu = _cpu_now(engine)
         start = time.perf_counter()
         for chunk in batches(n, size):
             with engine.begin() as conn:
                 load.load_items(conn, "bench", chunk, T0)
         rates.append(n / (time.perf_counter() - start))
+        _cpu_since(f"{engine.dialect.name} load{' again' if again else ''}", engine, cpu)
     return rates[0], rates[1]
 
 
 def bench_copy(url: str, n: int, size: int) -> float:
     """COPY the same rows (same columns, same Python-side preparation) into a bare table."""
-    engine = make_engine(url)
+    engine = make_engine(url, poolclass=StaticPool)  # one backend, for its CPU
     with engine.begin() as conn:
         conn.execute(text("drop table if exists copy_bench"))
         conn.execute(text("create table copy_bench (like items including defaults)"))
     columns = ["platform", "item_id", "kind", "account_id", "author_id", "author_name",
                "author_ref", "is_own", "parent_id", "root_id", "created_at", "text", "url",
                "flags", "content_hash", "version", "first_seen_at", "last_seen_at"]
+    cpu = _cpu_now(engine)
     start = time.perf_counter()
     for chunk in batches(n, size):
         with engine.begin() as conn:
@@ -83,6 +121,7 @@ def bench_copy(url: str, n: int, size: int) -> float:
                     for item in chunk:
                         copy.write_row(load.copy_row(item, item.content_hash(), T0, ""))
     rate = n / (time.perf_counter() - start)
+    _cpu_since("postgresql raw COPY", engine, cpu)
     with engine.begin() as conn:
         conn.execute(text("drop table copy_bench"))
     return rate
@@ -102,7 +141,7 @@ def main() -> int:
         conn.execute(text(f'create database "{name}"'))
     pg_url = args.pg.rsplit("/", 1)[0] + f"/{name}"
     try:
-        pg = make_engine(pg_url)
+        pg = make_engine(pg_url, poolclass=StaticPool)  # one backend, for its CPU
         upgrade(pg)
         pg_new, pg_again = bench_loader(pg, args.items, args.batch)
         copy_rate = bench_copy(pg_url, args.items, args.batch)
@@ -121,6 +160,11 @@ def main() -> int:
     print(f"load / COPY:                        {pg_new / copy_rate:>10.2f} (target >= 0.50)")
     print(f"sqlite load (new items):            {lite_new:>10,.0f} items/s")
     print(f"sqlite load (same items again):     {lite_again:>10,.0f} items/s")
+    print("CPU per row, this process + the PostgreSQL backend (us):")
+    for what, (client, server) in CPU.items():
+        server_us = f"{1e6 * server / args.items:6.1f}" if server is not None else "   n/a"
+        total = f"{1e6 * (client + server) / args.items:6.1f}" if server is not None else ""
+        print(f"  {what:<32} {1e6 * client / args.items:6.1f} + {server_us} = {total}")
     return 0
 
 
