@@ -67,6 +67,7 @@ class YouTubeClient:
         self._headers = {"authorization": f"Bearer {token}"} if oauth else {}
         self._redactor = retry.redact_logs(token, *LIBRARY_LOGGERS)
         options = {"api_endpoint": settings.base_url + "/"} if settings.base_url else None
+        self._collections: dict = {}
         self._service = discovery.build(
             "youtube", "v3", developerKey=None if oauth else token,
             http=httplib2.Http(timeout=settings.timeout_seconds),
@@ -119,7 +120,10 @@ class YouTubeClient:
                                  f"{self.settings.daily_quota}")
         self.api_calls[endpoint] = self.api_calls.get(endpoint, 0) + 1
         self.quota_units[endpoint] = self.quota_units.get(endpoint, 0) + units
-        request = getattr(self._service, resource)().list(**params)
+        collection = self._collections.get(resource)
+        if collection is None:  # building one from the discovery document: ~0.2 ms a call
+            collection = self._collections[resource] = getattr(self._service, resource)()
+        request = collection.list(**params)
         request.headers.update(self._headers)
         request.postproc = lambda resp, content: (resp, content)  # the raw body, unparsed
         request_line = f"GET /youtube/v3/{resource}?{urlencode(sorted(params.items()))}"
