@@ -9,10 +9,10 @@ package's tuning; `real_checks=True` uses checks.run_checks instead.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from checks import Finding  # re-exported: the report tests build findings from here
 from channelwatch.businesstime import add_business_hours, add_working_days
 from channelwatch.findings import sync_findings
 from channelwatch.items import Item
@@ -41,22 +41,6 @@ OWN_RULES = {
 }
 NEEDS_REPLY = {"question", "complaint", "problem", "request", "foi", "safeguarding",
                "personal_data_public"}
-
-
-@dataclasses.dataclass
-class Finding:
-    """The duck-typed shape of checks.Finding that sync_findings accepts."""
-
-    item_id: str
-    platform: str
-    category: str
-    rule: str
-    severity: str
-    evidence: str
-    route: str
-    due_at: datetime | None
-    detected_at: datetime
-    evidence_span: tuple[int, int] | None = None
 
 
 def thread_items(threads: list[Thread], at: datetime) -> list[Item]:
