@@ -49,6 +49,7 @@ class IngestOutcome:
     api_calls: int = 0
     quota_units: int = 0
     error: str | None = None
+    warning: str | None = None  # a pass that succeeded but looks wrong (one line)
 
     def as_dict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -66,6 +67,7 @@ def ingest_account(
     account_id: str,
     *,
     now: datetime | None = None,
+    until: datetime | None = None,
     interval: tuple[datetime, datetime] | None = None,
     credentials: Credentials | None = None,
     factory: ConnectorFactory = connectors.build,
@@ -74,24 +76,33 @@ def ingest_account(
 ) -> IngestOutcome:
     """Run one incremental pass for one configured account.
 
+    Args:
+        now: the pass's as-of time, recorded on everything it writes (default: the
+            machine's clock, for a live pass).
+        until: None for a live pass. For a backfill, the end of the window (usually equal
+            to ``now``): the connector asks for nothing created later, what it returns
+            created later is dropped, and — the window being in the past — the pass moves
+            no watermark and marks nothing deleted (absence from an old window is no
+            evidence of a deletion, and a watermark must never move backwards).
+
     Raises nothing for a platform failure: a failed pass is recorded in ingestion_runs and
     returned with status "failed" and a one-line error, so other accounts go on.
     """
     now = now or datetime.now(timezone.utc)
     account = settings.account(platform, account_id)
+    backfill = until is not None
     with engine.begin() as conn:
         load.sync_accounts(conn, settings, now)
-        run_id = load.start_run(conn, platform, account_id, interval, now)
+        run_id = load.start_run(conn, platform, account_id, interval, now, backfill=backfill)
         marks = load.get_watermarks(conn, platform, account_id)
     stats = load.LoadStats()
     connector = None
+    window_start = (until or now) - timedelta(days=settings.api.lookback_days)
     try:
         creds = credentials or get_credentials(account.conn_id, platform)
         author_ref = pseudonymise or pseudonymiser(settings)
         connector = factory(platform, account, creds, settings.api)
-        state = FetchState(watermarks=marks,
-                           lookback_since=now - timedelta(days=settings.api.lookback_days),
-                           now=now)
+        state = FetchState(watermarks=marks, lookback_since=window_start, now=now, until=until)
         seen = SeenIds()
         with fetching(connector, state) as batches:
             for batch in batches:
@@ -103,24 +114,58 @@ def ingest_account(
                     progress(stats)
         result = connector.result()
         with engine.begin() as conn:
-            stats.deleted = load.mark_deleted(conn, platform, account_id,
-                                              result.complete_scopes, seen, now)
-            load.set_watermarks(conn, platform, account_id, result.watermarks, run_id, now)
-            load.finish_run(conn, run_id, "success", stats, result, now=datetime.now(timezone.utc))
+            if not backfill:
+                stats.deleted = load.mark_deleted(conn, platform, account_id,
+                                                  result.complete_scopes, seen, now)
+                load.set_watermarks(conn, platform, account_id, result.watermarks, run_id, now)
+            load.finish_run(conn, run_id, "success", stats, result, now=now)
         status, error = "success", None
     except (ConnectorError, Exception) as exc:  # noqa: BLE001 - recorded, then reported
         error = _one_line(exc)
         result = _partial_result(connector)
         with engine.begin() as conn:
-            load.finish_run(conn, run_id, "failed", stats, result, error=error,
-                            now=datetime.now(timezone.utc))
+            load.finish_run(conn, run_id, "failed", stats, result, error=error, now=now)
         status = "failed"
         log.error("%s account %s failed: %s", platform, account_id, error)
         if not isinstance(exc, (ConnectorError, connectors.ConnectorError)) and not _is_user_error(exc):
             log.exception("unexpected error")
-    return IngestOutcome(platform, account_id, run_id, status, stats,
-                         sum(result.api_calls.values()) if result else 0,
-                         sum(result.quota_units.values()) if result else 0, error)
+    outcome = IngestOutcome(platform, account_id, run_id, status, stats,
+                            sum(result.api_calls.values()) if result else 0,
+                            sum(result.quota_units.values()) if result else 0, error)
+    if status == "success" and stats.seen == 0:
+        outcome.warning = _empty_window_warning(engine, platform, account_id, marks,
+                                                window_start, until or now)
+        if outcome.warning:
+            log.warning("%s", outcome.warning)
+    return outcome
+
+
+def _empty_window_warning(engine: Engine, platform: str, account_id: str,
+                          marks: dict[str, str], start: datetime, end: datetime) -> str | None:
+    """A warning when a pass returned nothing although the account was active before.
+
+    An account whose watermarks show earlier passes found something (or whose stored items
+    fall in the window) and that now returns no item at all over a whole look-back window
+    is more likely misconfigured (a wrong window, a token that sees nothing) than quiet.
+    """
+    from sqlalchemy import func, select
+
+    from channelwatch.warehouse.schema import items
+
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(items).where(
+            items.c.platform == platform, items.c.account_id == account_id,
+            items.c.created_at > start, items.c.created_at <= end)).scalar_one()
+    if not stored and not marks:
+        return None
+    window = f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}"
+    if stored:
+        why = f"the warehouse holds {stored} items of that window"
+    else:
+        why = "its watermarks show earlier activity (" + ", ".join(
+            f"{k}={v}" for k, v in sorted(marks.items())) + ")"
+    return (f"warning: {platform} account {account_id}: the platform returned no items for "
+            f"{window}, but {why}")
 
 
 class SeenIds:
@@ -149,12 +194,25 @@ class SeenIds:
 def fetching(connector: Connector, state: FetchState) -> Iterator[Iterator[Batch]]:
     """`connector.fetch(state)`, prefetched unless the connector sets `prefetch = False`;
     closed on leaving (the connector's thread stopped, its HTTP session closed), whether the
-    pass ended or the loader failed."""
+    pass ended or the loader failed. For a backfill (``state.until``), items created after
+    the window are dropped here: not every API can be asked to leave them out."""
     batches = connector.fetch(state)
+    if state.until is not None:
+        batches = _until(batches, state.until)
     if PREFETCH > 0 and getattr(connector, "prefetch", True):
         batches = prefetched(batches, PREFETCH)
     try:
         yield batches
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
+def _until(batches: Iterator[Batch], until: datetime) -> Iterator[Batch]:
+    try:
+        for batch in batches:
+            yield Batch([i for i in batch.items if i.created_at <= until], batch.pages)
     finally:
         close = getattr(batches, "close", None)
         if close is not None:

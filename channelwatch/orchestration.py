@@ -213,10 +213,13 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     from channelwatch import pipeline
     from channelwatch.errors import CredentialsError
 
+    # A backfill run reads its data interval as it stood (until its end); any other run is
+    # live and reads the platforms as they are when it starts.
+    window = backfill_until(context)
     try:
         with _warehouse() as (s, engine):
             figures = pipeline.ingest(s, engine, platform, account_id,
-                                      interval=_interval(context))
+                                      interval=_interval(context), now=window, until=window)
     except pipeline.BatchQuarantined as exc:
         raise _fail(str(exc)) from None
     except pipeline.IngestionFailed as exc:
@@ -234,6 +237,13 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
         extra.update({k: figures[k] for k in ("account_id", "run_id", "items_seen", "items_new",
                                               "items_changed", "items_deleted", "api_calls")})
     return figures
+
+
+def backfill_until(context: Mapping[str, Any]) -> datetime | None:
+    """The window end of a backfill run (its as-of time), None for any other run."""
+    dag_run = context.get("dag_run")
+    run_type = str(getattr(dag_run, "run_type", "") or "").rsplit(".", 1)[-1].lower()
+    return run_as_of(context) if run_type == "backfill" else None
 
 
 def refresh_task(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,7 +274,7 @@ def alert_task(context: Mapping[str, Any]) -> list[str]:
     from channelwatch import pipeline
 
     with _warehouse() as (s, engine):
-        return pipeline.alert(s, engine)
+        return pipeline.alert(s, engine, run_as_of(context))
 
 
 def report_task(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -212,7 +212,9 @@ class _GatedConnector:
                 orphans.extend(i for i in batch.items if i.parent_id not in (None, "")
                                and (str(i.parent_id) in later or str(i.root_id) in later))
                 seen.update(str(i.id) for i in batch.items)
-                for total in quality.reported_totals(batch.items, batch.pages):
+                # A backfill stores a past window: the API's totals count what came later.
+                for total in (quality.reported_totals(batch.items, batch.pages)
+                              if state.until is None else ()):
                     totals[total.item_id] = total
                 yield batch
         # Every batch is committed by now (ingest_account loads one before asking for the
@@ -282,7 +284,8 @@ def quarantine(engine: Engine, *, run_id: str, platform: str, account_id: str,
 
 def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *,
            interval: tuple[datetime, datetime] | None = None, now: datetime | None = None,
-           factory: Callable | None = None, credentials=None) -> dict[str, Any]:
+           until: datetime | None = None, factory: Callable | None = None,
+           credentials=None) -> dict[str, Any]:
     """One account's incremental pass, through the data-quality gate.
 
     Args:
@@ -290,7 +293,10 @@ def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *
         engine: the warehouse.
         platform, account_id: a configured account.
         interval: the orchestrator's data interval, recorded with the run.
-        now: the pass's clock (default: now).
+        now: the pass's as-of time, on everything it records (default: the machine's
+            clock: a live pass).
+        until: a backfill's window end (see channelwatch.ingest.ingest_account); None for
+            a live pass.
         factory: the connector factory (default: connectors.build).
         credentials: the account's credentials (default: from its Airflow connection).
 
@@ -311,19 +317,19 @@ def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *
         with engine.begin() as conn:
             load.abandon_unfinished(conn, platform, account_id)
         outcome: IngestOutcome = ingest_account(
-            settings, engine, platform, account_id, now=now, interval=interval,
+            settings, engine, platform, account_id, now=now, until=until, interval=interval,
             credentials=credentials, factory=gate.factory(factory or connectors.build))
     figures = {"platform": platform, "account_id": account_id, "run_id": outcome.run_id,
                "status": outcome.status, "items_seen": outcome.stats.seen,
                "items_new": outcome.stats.new, "items_changed": outcome.stats.changed,
                "items_deleted": outcome.stats.deleted, "api_calls": outcome.api_calls,
-               "quota_units": outcome.quota_units}
+               "quota_units": outcome.quota_units, "warning": outcome.warning}
     if gate.rejection is not None:
         rejection = gate.rejection
         batch_id = quarantine(engine, run_id=outcome.run_id, platform=platform,
                               account_id=account_id, items_json=rejection.items,
                               result=rejection.result, stage=rejection.stage,
-                              loaded=rejection.stage == "pass", now=_utcnow())
+                              loaded=rejection.stage == "pass", now=now)
         raise BatchQuarantined(
             f"{platform} account {account_id}: batch quarantined (quarantined_batches."
             f"batch_id={batch_id}, run {outcome.run_id}): {rejection.result.summary()}",
@@ -613,26 +619,35 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
             ingest_accounts: bool = True) -> dict[str, Any]:
     """One pass for a day without Airflow: ingest every account, check, report.
 
-    Ingestion is incremental and reads the platforms as they are now; the checks and the
-    report are as of the end of ``day`` (or, for today, as of when they run: after the
-    ingestion, which they then count). A failing account is reported and the others go on;
-    quarantined batches are reported the same way.
+    Today's pass is live: ingestion reads the platforms as they are now, and the checks
+    and the report are as of when they run (after the ingestion, which they then count).
+    A past day's pass is a backfill that runs the day as it stood then: ingestion asks
+    the platforms for the look-back window that ends at the end of ``day`` (moving no
+    watermark and marking nothing deleted), and the checks, the findings' events and the
+    report are as of the end of ``day``. A failing account is reported and the others go
+    on; quarantined batches are reported the same way.
 
     Args:
-        now: a fixed clock for the whole pass (tests); default: the real time.
+        now: the machine's clock for the whole pass (tests); default: the real time.
 
     Returns:
-        {"ingest": [...], "failed": [...], "check": {...}, "report": {...}}.
+        {"ingest": [...], "failed": [...], "warnings": [...], "check": {...},
+        "report": {...}}.
     """
     clock = now
     now = now or _utcnow()
+    end_of_day = as_of_for_day(settings, day, now)
+    backfill = end_of_day < now
     say = progress or (lambda message: None)
-    out: dict[str, Any] = {"ingest": [], "failed": []}
+    out: dict[str, Any] = {"ingest": [], "failed": [], "warnings": [], "backfill": backfill}
     if ingest_accounts:
         for platform, account in settings.accounts.all():
-            say(f"ingesting {platform} account {account.id} ({account.name})")
+            say(f"ingesting {platform} account {account.id} ({account.name})"
+                + (f" up to {end_of_day.isoformat(timespec='seconds')}" if backfill else ""))
             try:
-                figures = ingest(settings, engine, platform, account.id, now=now)
+                figures = ingest(settings, engine, platform, account.id,
+                                 now=end_of_day if backfill else now,
+                                 until=end_of_day if backfill else None)
             except PipelineError as exc:
                 say(f"  failed: {exc}")
                 out["failed"].append(str(exc))
@@ -640,8 +655,11 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
             say(f"  {figures['items_seen']} items seen, {figures['items_new']} new, "
                 f"{figures['items_changed']} changed, {figures['items_deleted']} deleted, "
                 f"{figures['api_calls']} API calls")
+            if figures.get("warning"):
+                say(f"  {figures['warning']}")
+                out["warnings"].append(figures["warning"])
             out["ingest"].append(figures)
-    as_of = as_of_for_day(settings, day, clock or _utcnow())
+    as_of = end_of_day if backfill else as_of_for_day(settings, day, clock or _utcnow())
     out["as_of"] = as_of.isoformat()
     say("refreshing derived tables")
     refresh(settings, engine, as_of)
@@ -654,7 +672,7 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
     out["check"] = check(settings, engine, as_of, scope=scope)
     say(f"  {out['check']['findings']} findings ({out['check']['detected']} new)")
     try:
-        out["alerted"] = alert(settings, engine)
+        out["alerted"] = alert(settings, engine, as_of)
     except UserError as exc:
         say(f"  safeguarding alerts failed: {exc}")
         out["failed"].append(f"safeguarding alerts: {exc}")
@@ -679,7 +697,8 @@ def record_report_late(settings: Settings, engine: Engine, dag_run: Mapping[str,
     """
     from channelwatch.findings import sync_findings
 
-    now = now or _utcnow()
+    # The lateness belongs to the deadline's moment, not to when the callback got to run.
+    now = now or _deadline_time(deadline) or _utcnow()
     if str(dag_run.get("run_type") or "").lower().endswith("backfill"):
         # A backfill renders a past day now: it was never going to be ready by then.
         log.info("deadline of a backfill run %s ignored", dag_run.get("dag_run_id"))
@@ -695,3 +714,14 @@ def record_report_late(settings: Settings, engine: Engine, dag_run: Mapping[str,
         "category": "pipeline", "severity": "high", "route": "comms", "evidence": message,
         "due_at": None, "detected_at": now}], now=now, tz=settings.business_hours.timezone)
     return message
+
+
+def _deadline_time(deadline: Mapping[str, Any]) -> datetime | None:
+    value = deadline.get("deadline_time")
+    if value is None:
+        return None
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

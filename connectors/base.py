@@ -68,12 +68,18 @@ class FetchState:
     Attributes:
         watermarks: endpoint -> stored watermark (since_id, timestamp, ...).
         lookback_since: re-read comments on posts created after this time.
-        now: the pass's clock (UTC).
+        now: the pass's as-of time (UTC): the moment a live pass starts, or the end of the
+            window of a backfill.
+        until: None for a live pass (the platforms as they are now); for a backfill, the
+            end of the window: a connector asks the API for nothing created later (Graph
+            ``until``, X ``end_time``) where the API can bound it, and the pipeline drops
+            what it returns created after it.
     """
 
     watermarks: Mapping[str, str]
     lookback_since: datetime
     now: datetime
+    until: datetime | None = None
 
 
 @dataclasses.dataclass(slots=True)

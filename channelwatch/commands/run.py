@@ -12,11 +12,15 @@ from channelwatch.errors import UserError
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "run", help="one pipeline pass for a day, without Airflow",
-        description="Ingest every configured account (incrementally, as the platforms are "
-                    "now), validate, run the checks as of the end of the day (now, for "
-                    "today), update the findings and render the day's report — the same "
-                    "steps the DAGs run. Prints the report's path last. Exits 1 if an "
-                    "account failed or a batch was quarantined (the report still shows it).")
+        description="Ingest every configured account, validate, run the checks, update the "
+                    "findings and render the day's report — the same steps the DAGs run. "
+                    "Today runs live (the platforms as they are now, checked as of now). A "
+                    "past day is a backfill that runs the day as it stood then: ingestion "
+                    "asks the platforms for the look-back window ending at the end of that "
+                    "day (no watermark moves, nothing is marked deleted) and the checks and "
+                    "report are as of the end of that day. Prints the report's path last. "
+                    "Exits 1 if an account failed or a batch was quarantined (the report "
+                    "still shows it).")
     parser.add_argument("--date", metavar="YYYY-MM-DD",
                         help="the council-local day (default: today)")
     parser.add_argument("--no-ingest", action="store_true",
@@ -61,6 +65,8 @@ def _run(args: argparse.Namespace) -> int:
           f"({check['detected']} new, {check['resolved']} resolved)")
     for failure in out["failed"]:
         print(f"FAILED: {failure}")
+    for warning in out["warnings"]:
+        print(warning.replace("warning: ", "WARNING: ", 1))
     for line in out["validate"]["summary"]:
         print(f"HELD BACK: {line}")
     if out["gaps"]["gaps"]:

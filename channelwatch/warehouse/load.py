@@ -54,6 +54,8 @@ class LoadStats:
 
 
 def utcnow() -> datetime:
+    """The machine's clock: for the wall_* columns, and the default of callers that give
+    no as-of time (a pass always gives its own)."""
     return datetime.now(timezone.utc)
 
 
@@ -103,14 +105,18 @@ def set_watermarks(conn: Connection, platform: str, account_id: str, values: Map
 
 def start_run(conn: Connection, platform: str, account_id: str,
               interval: tuple[datetime, datetime] | None = None,
-              now: datetime | None = None) -> str:
-    """Record the start of an ingestion run and return its id."""
+              now: datetime | None = None, *, backfill: bool = False) -> str:
+    """Record the start of an ingestion run and return its id.
+
+    ``now`` is the pass's as-of time (started_at); wall_started_at is the machine's clock.
+    """
     run_id = f"{platform}-{account_id}-{uuid.uuid4().hex[:12]}"
     conn.execute(insert(ingestion_runs).values(
         run_id=run_id, platform=platform, account_id=account_id,
         data_interval_start=interval[0] if interval else None,
         data_interval_end=interval[1] if interval else None,
-        started_at=now or utcnow(), status="running"))
+        started_at=now or utcnow(), wall_started_at=utcnow(), backfill=backfill,
+        status="running"))
     return run_id
 
 
@@ -134,11 +140,14 @@ def abandon_unfinished(conn: Connection, platform: str, account_id: str) -> int:
 def finish_run(conn: Connection, run_id: str, status: str, stats: LoadStats,
                result: FetchResult | None = None, error: str | None = None,
                now: datetime | None = None) -> None:
-    """Close an ingestion run with its counts, per-endpoint API calls and error, if any."""
+    """Close an ingestion run with its counts, per-endpoint API calls and error, if any.
+
+    ``now`` is the pass's as-of time (finished_at); wall_finished_at is the machine's clock.
+    """
     calls = dict(result.api_calls) if result else {}
     units = dict(result.quota_units) if result else {}
     conn.execute(update(ingestion_runs).where(ingestion_runs.c.run_id == run_id).values(
-        finished_at=now or utcnow(), status=status, error=error,
+        finished_at=now or utcnow(), wall_finished_at=utcnow(), status=status, error=error,
         api_calls=sum(calls.values()), quota_units=sum(units.values()),
         items_seen=stats.seen, items_new=stats.new, items_changed=stats.changed,
         items_deleted=stats.deleted))

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -152,8 +153,13 @@ ingestion_runs = Table(
     Column("account_id", ExternalId, nullable=False),
     Column("data_interval_start", UTCDateTime),
     Column("data_interval_end", UTCDateTime),
+    # started_at, finished_at: the pass's as-of time (a live pass: the moment it started;
+    # a backfill: the end of its window). wall_*: when the process really ran.
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    Column("wall_started_at", UTCDateTime),
+    Column("wall_finished_at", UTCDateTime),
+    Column("backfill", Boolean, nullable=False, default=False, server_default=false()),
     Column("status", String(16), nullable=False),  # running | success | failed | quarantined | abandoned
     Column("error", Text),
     Column("api_calls", Integer, nullable=False, default=0),

@@ -17,6 +17,10 @@ The pass (see connectors/base.py for the contract):
    not re-read, which is why the post scope is limited to kind "post".
 4. Report the newest root's created time as the watermark; the pipeline writes it after
    the last batch is committed.
+
+A backfill (``state.until`` set) lists the root stream of the look-back window that ends
+there: ``since`` the window's start, ``until`` its end (both edges take them). Comments
+nested in a post cannot be bounded by time; the pipeline drops those created later.
 """
 
 from __future__ import annotations
@@ -65,10 +69,14 @@ class GraphConnector:
         mark = state.watermarks.get(root.name)
         newest = parse_timestamp(mark, "watermark") if mark else None
         since = _day_start(min(newest, state.lookback_since)) if newest else None
+        if state.until is not None:
+            since = _day_start(state.lookback_since)
         size = self.settings.page_size
         params = {"fields": root.field_expression(size), "limit": str(size)}
         if since is not None:
             params["since"] = str(int(since.timestamp()))
+        if state.until is not None:
+            params["until"] = str(int(state.until.timestamp()))
         scopes: list[Scope] = []
         path = root.path.format(account_id=self.account.id)
         for body, raw in self.client.pages(root.name, path, params):

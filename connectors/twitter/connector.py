@@ -17,6 +17,11 @@ The pass, in order:
    characters: 12 conversations a query). With the timelines, each conversation is then
    listed completely since that time (Scope root_id=conversation).
 
+A backfill (``state.until`` set) reads the look-back window that ends there: start_time
+its start and end_time its end, never since_id. Recent search reaches back 7 days by X's
+clock (the machine's, not the pass's as-of time), so a backfill older than that stores
+the timelines' posts and mentions without the other replies in their conversations.
+
 Cost (X bills reads per post returned): a pass reads the look-back's own posts and
 mentions and the last 7 days of the other replies in their conversations, each post once,
 whether new or not. On a pass with nothing new: users_tweets 1 call, users_mentions 1 call
@@ -113,10 +118,13 @@ class TwitterConnector:
             params = dict(stream.params)
             params["max_results"] = self._size(stream)
             mark = state.watermarks.get(stream.name)
-            if mark and mark.isdigit() and parse.snowflake_time(mark) < lookback:
+            if state.until is None and mark and mark.isdigit() \
+                    and parse.snowflake_time(mark) < lookback:
                 params["since_id"] = mark
             else:
                 params["start_time"] = _iso(lookback)
+            if state.until is not None:
+                params["end_time"] = _iso(state.until)
             newest = int(mark) if mark and mark.isdigit() else None
             for body, raw in self.client.pages(stream.name, stream.method, account,
                                                token_param=stream.token_param, **params):
@@ -133,9 +141,14 @@ class TwitterConnector:
                 marks[stream.name] = str(newest)
             scopes.append(Scope(since=lookback, kind=stream.kind))
 
-        search_since = max(lookback, state.now - SEARCH_WINDOW + SEARCH_MARGIN)
+        # X's clock decides how far back recent search reaches: a live pass's as-of time is
+        # the moment it started; a backfill's is in the past, so the machine's clock counts.
+        clock = state.now if state.until is None else datetime.now(timezone.utc)
+        search_since = max(lookback, clock - SEARCH_WINDOW + SEARCH_MARGIN)
+        # A backfill's window wholly beyond recent search's reach searches nothing.
+        ordered_limit = 0 if state.until is not None and state.until <= search_since else None
         stream = streams.CONVERSATIONS
-        ordered = sorted(conversations, key=lambda c: -conversations[c])
+        ordered = sorted(conversations, key=lambda c: -conversations[c])[:ordered_limit]
         # What the timelines already gave is left out of the search: the council's own
         # tweets and the tweets naming it (complete over the look-back, so the union is
         # complete over each conversation) — every post is read, and paid for, once.
@@ -143,6 +156,8 @@ class TwitterConnector:
         for query, ids in conversation_queries(ordered, self.settings.query_max_chars, exclude):
             params = dict(stream.params)
             params.update(max_results=self._size(stream), start_time=_iso(search_since))
+            if state.until is not None:
+                params["end_time"] = _iso(state.until)
             for body, raw in self.client.pages(stream.name, stream.method, query,
                                                token_param=stream.token_param, **params):
                 # Roots are the timelines' (own posts, mentions); a root that is neither

@@ -1,5 +1,7 @@
 -- unanswered_items: public items that need a reply and have none from the council,
--- with their age in business hours now (working days of business_calendar only).
+-- with their age in business hours as of the last refresh of the derived tables (the
+-- pipeline pass's as-of time, item_responses.computed_at; working days of
+-- business_calendar only). A backfilled day therefore shows ages as of that day.
 with
 
 responses as (
@@ -15,9 +17,11 @@ live_items as (
 
 clock as (
 -- dialect: sqlite
-    select cast(strftime('%s', 'now') as integer) as now_epoch
+    select cast(strftime('%s', max(computed_at)) as integer) as now_epoch
+    from item_responses
 -- dialect: postgresql
-    select cast(extract(epoch from now()) as bigint) as now_epoch
+    select cast(extract(epoch from max(computed_at)) as bigint) as now_epoch
+    from item_responses
 -- dialect: end
 ),
 
