@@ -239,11 +239,16 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     return figures
 
 
+def run_type(context: Mapping[str, Any]) -> str:
+    """The run's type as Airflow spells its value: scheduled, manual, backfill..."""
+    value = getattr(context.get("dag_run"), "run_type", "") or ""
+    value = str(getattr(value, "value", value)).rsplit(".", 1)[-1].lower()
+    return "backfill" if value == "backfill_job" else value
+
+
 def backfill_until(context: Mapping[str, Any]) -> datetime | None:
     """The window end of a backfill run (its as-of time), None for any other run."""
-    dag_run = context.get("dag_run")
-    run_type = str(getattr(dag_run, "run_type", "") or "").rsplit(".", 1)[-1].lower()
-    return run_as_of(context) if run_type == "backfill" else None
+    return run_as_of(context) if run_type(context) == "backfill" else None
 
 
 def refresh_task(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -282,9 +287,7 @@ def report_task(context: Mapping[str, Any]) -> dict[str, Any]:
     from channelwatch import pipeline
 
     as_of = run_as_of(context)
-    dag_run = context.get("dag_run")
-    run_type = str(getattr(dag_run, "run_type", "") or "")
-    deliver = run_type.rsplit(".", 1)[-1].lower() in ("scheduled", "manual")
+    deliver = run_type(context) in ("scheduled", "manual")
     with _warehouse() as (s, engine):
         day = as_of.astimezone(s.business_hours.zone).date()
         return pipeline.report(s, engine, day, now=as_of, deliver=deliver)

@@ -145,3 +145,20 @@ def test_dag_files_import_nothing_heavy_beyond_airflow_sdk(tmp_path):
     assert added_top - {"channelwatch"} <= {n.split(".")[0] for n in data["baseline"]} | {
         "dag_channelwatch_ingestion", "dag_channelwatch_checks_report",
         "dag_channelwatch_housekeeping"}, sorted(added_top)
+
+
+def test_only_a_backfill_run_ingests_a_past_window():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from channelwatch import orchestration
+
+    logical = datetime(2026, 11, 20, 8, 5, tzinfo=timezone.utc)
+    from airflow.utils.types import DagRunType
+
+    for run_type, expected in ((DagRunType.BACKFILL_JOB, logical), ("backfill", logical),
+                               (DagRunType.SCHEDULED, None),
+                               ("scheduled", None), ("manual", None),
+                               ("asset_triggered", None)):
+        context = {"logical_date": logical, "dag_run": SimpleNamespace(run_type=run_type)}
+        assert orchestration.backfill_until(context) == expected, run_type
