@@ -68,6 +68,7 @@ def ingest_account(
     *,
     now: datetime | None = None,
     until: datetime | None = None,
+    clock: datetime | None = None,
     interval: tuple[datetime, datetime] | None = None,
     credentials: Credentials | None = None,
     factory: ConnectorFactory = connectors.build,
@@ -84,6 +85,8 @@ def ingest_account(
             created later is dropped, and — the window being in the past — the pass moves
             no watermark and marks nothing deleted (absence from an old window is no
             evidence of a deletion, and a watermark must never move backwards).
+        clock: the machine's clock, for what the platforms decide by theirs (default: read
+            it when needed).
 
     Raises nothing for a platform failure: a failed pass is recorded in ingestion_runs and
     returned with status "failed" and a one-line error, so other accounts go on.
@@ -102,7 +105,8 @@ def ingest_account(
         creds = credentials or get_credentials(account.conn_id, platform)
         author_ref = pseudonymise or pseudonymiser(settings)
         connector = factory(platform, account, creds, settings.api)
-        state = FetchState(watermarks=marks, lookback_since=window_start, now=now, until=until)
+        state = FetchState(watermarks=marks, lookback_since=window_start, now=now, until=until,
+                           clock=clock)
         seen = SeenIds()
         with fetching(connector, state) as batches:
             for batch in batches:

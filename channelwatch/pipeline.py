@@ -284,7 +284,8 @@ def quarantine(engine: Engine, *, run_id: str, platform: str, account_id: str,
 
 def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *,
            interval: tuple[datetime, datetime] | None = None, now: datetime | None = None,
-           until: datetime | None = None, factory: Callable | None = None,
+           until: datetime | None = None, clock: datetime | None = None,
+           factory: Callable | None = None,
            credentials=None) -> dict[str, Any]:
     """One account's incremental pass, through the data-quality gate.
 
@@ -297,6 +298,7 @@ def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *
             clock: a live pass).
         until: a backfill's window end (see channelwatch.ingest.ingest_account); None for
             a live pass.
+        clock: the machine's clock (tests fix it; default: read it when needed).
         factory: the connector factory (default: connectors.build).
         credentials: the account's credentials (default: from its Airflow connection).
 
@@ -317,7 +319,8 @@ def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *
         with engine.begin() as conn:
             load.abandon_unfinished(conn, platform, account_id)
         outcome: IngestOutcome = ingest_account(
-            settings, engine, platform, account_id, now=now, until=until, interval=interval,
+            settings, engine, platform, account_id, now=now, until=until, clock=clock,
+            interval=interval,
             credentials=credentials, factory=gate.factory(factory or connectors.build))
     figures = {"platform": platform, "account_id": account_id, "run_id": outcome.run_id,
                "status": outcome.status, "items_seen": outcome.stats.seen,
@@ -647,7 +650,7 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
             try:
                 figures = ingest(settings, engine, platform, account.id,
                                  now=end_of_day if backfill else now,
-                                 until=end_of_day if backfill else None)
+                                 until=end_of_day if backfill else None, clock=clock)
             except PipelineError as exc:
                 say(f"  failed: {exc}")
                 out["failed"].append(str(exc))

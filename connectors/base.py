@@ -74,12 +74,15 @@ class FetchState:
             end of the window: a connector asks the API for nothing created later (Graph
             ``until``, X ``end_time``) where the API can bound it, and the pipeline drops
             what it returns created after it.
+        clock: the machine's clock when the pass runs, for what a platform decides by its
+            own clock (how far back X's recent search reaches); None: read it.
     """
 
     watermarks: Mapping[str, str]
     lookback_since: datetime
     now: datetime
     until: datetime | None = None
+    clock: datetime | None = None
 
 
 @dataclasses.dataclass(slots=True)

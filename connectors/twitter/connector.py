@@ -143,7 +143,7 @@ class TwitterConnector:
 
         # X's clock decides how far back recent search reaches: a live pass's as-of time is
         # the moment it started; a backfill's is in the past, so the machine's clock counts.
-        clock = state.now if state.until is None else datetime.now(timezone.utc)
+        clock = state.now if state.until is None else (state.clock or datetime.now(timezone.utc))
         search_since = max(lookback, clock - SEARCH_WINDOW + SEARCH_MARGIN)
         # A backfill's window wholly beyond recent search's reach searches nothing.
         ordered_limit = 0 if state.until is not None and state.until <= search_since else None

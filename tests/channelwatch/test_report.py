@@ -225,7 +225,8 @@ def test_response_times_are_median_and_nearest_rank_p90(engine, tmp_path):
     day_index = summary["trends"]["days"].index("2026-11-17")
     assert summary["trends"]["median_first_response_hours"][f"facebook:{fb}"][day_index] == 4.5
     # A reply after the report's instant does not count for that day.
-    earlier = json.loads(build_report(settings, engine, date(2026, 11, 17)).json.read_text())
+    earlier = json.loads(build_report(settings, engine, date(2026, 11, 17),
+                                       now=NOW).json.read_text())
     assert earlier["channels"][0]["responsiveness"]["replied"] == \
         sum(1 for h in hours if created + timedelta(hours=h) <
             datetime(2026, 11, 18, tzinfo=timezone.utc))
