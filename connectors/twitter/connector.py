@@ -100,10 +100,12 @@ class TwitterConnector:
         self._scopes: list[Scope] = []
 
     def result(self) -> FetchResult:
+        """Watermarks, complete scopes, calls per endpoint (retries included)."""
         return FetchResult(watermarks=dict(self._marks), complete_scopes=list(self._scopes),
                            api_calls=dict(self.client.api_calls), quota_units={})
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
+        """Yield one batch per page received; see the module docstring."""
         self._marks, self._scopes = {}, []
         try:
             yield from self._pass(state)

@@ -84,11 +84,13 @@ class YouTubeConnector:
         self._scopes: list[Scope] = []
 
     def result(self) -> FetchResult:
+        """Watermarks, complete scopes, calls and quota units per endpoint (retries included)."""
         return FetchResult(watermarks=dict(self._marks), complete_scopes=list(self._scopes),
                            api_calls=dict(self.client.api_calls),
                            quota_units=dict(self.client.quota_units))
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
+        """Yield one batch per page received; see the module docstring."""
         self._marks, self._scopes = {}, []
         try:
             yield from self._pass(state)
