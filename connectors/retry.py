@@ -1,15 +1,18 @@
 """Retrying one API call: the rows of the error table (connectors/errors.py) that repeat.
 
-A platform client raises `Retry` from an attempt for a response worth repeating — a 5xx or
-timeout ("transient"), a malformed or truncated body ("bad"), a rate limit ("rate", with
-the wait the platform asked for, if it said) — and anything else (CredentialsInvalid,
-QuotaExhausted...) to stop at once. `call` repeats with tenacity: the platform's own wait
-when it gave one, else exponential back-off; when the attempts run out the last `Retry`
-becomes TransientError, BadResponse or RateLimited. Used by the YouTube and X clients.
+Every platform client (Graph, YouTube, X) raises `Retry` from an attempt for a response
+worth repeating — a 5xx or timeout ("transient"), a malformed or truncated body ("bad"), a
+rate limit ("rate", with the wait the platform asked for, if it said) — and anything else
+(CredentialsInvalid, QuotaExhausted, ObjectGone...) to stop at once. `call` repeats with
+tenacity: the platform's own wait when it gave one, else exponential back-off; a wait
+longer than max_wait_seconds is not made (RateLimited at once); when the attempts run out
+the last `Retry` becomes TransientError, BadResponse or RateLimited. How the two endings
+are phrased is the platform's (`Wording`); when to wait and when to stop is the same for all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Callable, TypeVar
@@ -24,6 +27,23 @@ T = TypeVar("T")
 _FINAL = {"transient": TransientError, "bad": BadResponse, "rate": RateLimited}
 
 
+@dataclasses.dataclass(frozen=True)
+class Wording:
+    """How a platform's messages phrase the two ways `call` gives up.
+
+    Both are `str.format` templates, prefixed with "{platform}: {endpoint}: ".
+
+    Attributes:
+        exhausted: every attempt failed; fields: detail, attempts, s ("s" unless one).
+        too_long: the platform asked for a wait longer than a run may make; fields:
+            detail, wait (seconds), max_wait (max_wait_seconds).
+    """
+
+    exhausted: str = "{detail} (gave up after {attempts} attempt{s})"
+    too_long: str = ("rate limited for {wait:.0f} s more, longer than the {max_wait:g} s a "
+                     "run may wait; the next run resumes from the stored watermarks")
+
+
 class Retry(Exception):
     """One attempt failed in a way worth repeating.
 
@@ -31,7 +51,8 @@ class Retry(Exception):
         kind: "transient" (5xx, timeout, connection), "bad" (malformed or truncated body)
             or "rate" (rate limited).
         detail: what happened, one line, free of secrets.
-        wait: seconds the platform asked us to wait (Retry-After, x-rate-limit-reset).
+        wait: seconds the platform asked us to wait (Retry-After, x-rate-limit-reset,
+            x-business-use-case-usage); None to back off exponentially.
     """
 
     def __init__(self, kind: str, detail: str, wait: float | None = None) -> None:
@@ -40,18 +61,45 @@ class Retry(Exception):
         self.detail = detail
         self.wait = wait
 
-    def final(self, platform: str, endpoint: str, attempts: int) -> ConnectorError:
-        return _FINAL[self.kind](f"{platform}: {endpoint}: {self.detail} "
-                                 f"(gave up after {attempts} attempt{'s' * (attempts != 1)})")
+    def final(self, platform: str, endpoint: str, attempts: int,
+              wording: Wording = Wording()) -> ConnectorError:
+        """The error to raise when no attempt is left.
+
+        Args:
+            platform: for the message, e.g. "youtube".
+            endpoint: the stream's name, for the message.
+            attempts: how many attempts were made.
+            wording: the platform's phrasing.
+
+        Returns:
+            TransientError, BadResponse or RateLimited, by `kind`.
+        """
+        text = wording.exhausted.format(detail=self.detail, attempts=attempts,
+                                        s="s" * (attempts != 1))
+        return _FINAL[self.kind](f"{platform}: {endpoint}: {text}")
 
 
 def call(attempt: Callable[[], T], *, platform: str, endpoint: str, max_retries: int,
-         backoff_seconds: float, max_wait_seconds: float,
+         backoff_seconds: float, max_wait_seconds: float, wording: Wording = Wording(),
          sleep: Callable[[float], None] = time.sleep) -> T:
     """Run `attempt` until it returns, raises a non-Retry error, or retries run out.
 
     A rate limit whose reset is further away than `max_wait_seconds` is not waited for:
     RateLimited at once, naming the wait.
+
+    Args:
+        attempt: one try of the call; raises `Retry` to be repeated.
+        platform: for messages and logs.
+        endpoint: the stream's name, for messages and logs.
+        max_retries: attempts after the first.
+        backoff_seconds: the first exponential back-off wait (doubling).
+        max_wait_seconds: the cap of a back-off wait, and the longest wait the platform
+            may ask for.
+        wording: the platform's phrasing of the final errors.
+        sleep: how to wait (tests).
+
+    Returns:
+        What `attempt` returned.
 
     Raises:
         ConnectorError: the attempt's own, or the final form of the last Retry.
@@ -82,10 +130,10 @@ def call(attempt: Callable[[], T], *, platform: str, endpoint: str, max_retries:
         return retrying(attempt)
     except Retry as exc:
         if exc.kind == "rate" and exc.wait is not None and exc.wait > max_wait_seconds:
-            raise RateLimited(f"{platform}: {endpoint}: rate limited for {exc.wait:.0f} s more, "
-                              f"longer than the {max_wait_seconds:g} s a run may wait; "
-                              "the next run resumes from the stored watermarks") from None
-        raise exc.final(platform, endpoint, attempts) from None
+            text = wording.too_long.format(detail=exc.detail, wait=exc.wait,
+                                           max_wait=max_wait_seconds)
+            raise RateLimited(f"{platform}: {endpoint}: {text}") from None
+        raise exc.final(platform, endpoint, attempts, wording) from None
 
 
 class Redactor(logging.Filter):

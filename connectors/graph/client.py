@@ -37,25 +37,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import facebook
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from connectors.base import RawPage
-from connectors.errors import BadResponse, ConnectorError, CredentialsInvalid, RateLimited
-from connectors.graph.errors import (
-    THROTTLE_CODES,
-    TOKEN_CODES,
-    TRANSIENT_CODES,
-    ObjectGone,
-    Retry,
-    reset_wait,
-)
+from connectors.errors import BadResponse
+from connectors.graph.errors import TOO_MUCH_DATA, WORDING, classify
 from connectors.graph.settings import GraphSettings
+from connectors.retry import Retry, call
 
 GRAPH_URL = facebook.FACEBOOK_GRAPH_URL  # "https://graph.facebook.com/"
 REDACTED = "REDACTED"
 _TOKEN_IN_TEXT = re.compile(r"(access_token(?:=|%3D|\\u003d))[^&\"'\\\s]+", re.I)
 _VERSIONED_PATH = re.compile(r"^/?(v\d+\.\d+(?:/[A-Za-z0-9_.]*[A-Za-z0-9_])+)$")
-_TOO_MUCH_DATA = "reduce the amount of data"
 
 
 class _RedactTokens(logging.Filter):
@@ -176,20 +168,11 @@ class GraphClient:
     # -- one call, with retries --
 
     def _call(self, endpoint: str, path: str, params: dict[str, str]) -> tuple[dict, RawPage]:
-        attempts = self.settings.max_retries + 1
-        retrying = Retrying(stop=stop_after_attempt(attempts), wait=self._wait,
-                            retry=retry_if_exception_type(Retry), reraise=True)
-        try:
-            return retrying(self._attempt, endpoint, path, params)
-        except Retry as exc:
-            raise exc.final(self.platform, endpoint, attempts) from None
-
-    def _wait(self, state) -> float:
-        exc = state.outcome.exception()
-        if isinstance(exc, Retry) and exc.wait is not None:
-            return exc.wait  # already checked against max_wait_seconds
-        backoff = self.settings.backoff_seconds * 2 ** (state.attempt_number - 1)
-        return min(backoff, self.settings.max_wait_seconds)
+        return call(lambda: self._attempt(endpoint, path, params),
+                    platform=self.platform, endpoint=endpoint,
+                    max_retries=self.settings.max_retries,
+                    backoff_seconds=self.settings.backoff_seconds,
+                    max_wait_seconds=self.settings.max_wait_seconds, wording=WORDING)
 
     def _keep_response(self, response: requests.Response, *args, **kwargs) -> None:
         self._last = response
@@ -201,8 +184,9 @@ class GraphClient:
         try:
             result = self._graph.request(path, dict(params))
         except facebook.GraphAPIError as exc:
-            error = self._graph_error(endpoint, exc)
-            if isinstance(error, Retry) and _TOO_MUCH_DATA in error.detail:
+            error = classify(exc.result, self._last, platform=self.platform, endpoint=endpoint,
+                             conn_id=self.conn_id, scrub=self.scrub)
+            if isinstance(error, Retry) and TOO_MUCH_DATA in error.detail:
                 # Graph answers code 1 "Please reduce the amount of data you're asking for"
                 # when a page with its nested connections is too large: ask for half as
                 # many per page (cursors stay valid; later links carry the new limit).
@@ -236,33 +220,3 @@ class GraphClient:
 
     def _status(self) -> str:
         return str(self._last.status_code) if self._last is not None else "?"
-
-    def _graph_error(self, endpoint: str, exc: facebook.GraphAPIError) -> Exception:
-        error = exc.result.get("error") if isinstance(exc.result, dict) else None
-        response = self._last
-        if not isinstance(error, dict):
-            # facebook-sdk's "Maintype was not text, image, or querystring": an HTML page.
-            status = response.status_code if response is not None else 0
-            ctype = response.headers.get("content-type", "?") if response is not None else "?"
-            if status >= 500 or status == 0:
-                return Retry("transient", f"HTTP {status} ({ctype.split(';')[0]})")
-            return Retry("bad", f"HTTP {status}: unexpected {ctype.split(';')[0]} body")
-        code = error.get("code")
-        subcode = error.get("error_subcode")
-        message = self.scrub(" ".join(str(error.get("message") or "").split()))[:300]
-        label = f"Graph error {code}" + (f"/{subcode}" if subcode else "") + f": {message}"
-        if code in TOKEN_CODES:
-            return CredentialsInvalid(self.platform, self.conn_id, label)
-        if code in THROTTLE_CODES:
-            wait = reset_wait(response.headers) if response is not None else None
-            if wait is not None and wait > self.settings.max_wait_seconds:
-                return RateLimited(
-                    f"{self.platform}: {endpoint}: rate limited ({label}); the limit resets in "
-                    f"{wait:.0f} s, longer than api.max_wait_seconds "
-                    f"({self.settings.max_wait_seconds:g} s); the next run will catch up")
-            return Retry("throttled", f"rate limited ({label})", wait)
-        if code in TRANSIENT_CODES or error.get("is_transient"):
-            return Retry("transient", label)
-        if code == 100 and subcode == 33:
-            return ObjectGone(f"{self.platform}: {endpoint}: {label}")
-        return ConnectorError(f"{self.platform}: {endpoint}: {label}")

@@ -17,6 +17,9 @@ expired token as 400 or 401. So the code decides, the status only when there is 
 | any other error code                             | ConnectorError at once (a request bug)   |
 | HTTP 5xx without a Graph error, timeout, reset   | retry with back-off, then TransientError |
 | malformed or truncated JSON, no Content-Type     | retry with back-off, then BadResponse    |
+
+The rows that repeat are `connectors.retry.Retry`s, repeated by `connectors.retry.call`
+like every platform's; `WORDING` is how Graph's messages say that it gave up.
 """
 
 from __future__ import annotations
@@ -24,38 +27,66 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from typing import Callable
 
-from connectors.errors import BadResponse, ConnectorError, RateLimited, TransientError
+import requests
+
+from connectors.errors import ConnectorError, CredentialsInvalid
+from connectors.retry import Retry, Wording
 
 THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 TOKEN_CODES = frozenset({102, 104, 190})
 TRANSIENT_CODES = frozenset({1, 2})
+TOO_MUCH_DATA = "reduce the amount of data"
+
+WORDING = Wording(
+    exhausted="{detail} (after {attempts} attempts)",
+    too_long="{detail}; the limit resets in {wait:.0f} s, longer than api.max_wait_seconds "
+             "({max_wait:g} s); the next run will catch up")
 
 
 class ObjectGone(ConnectorError):
     """Graph code 100/33: the object was deleted (or is no longer visible to the token)."""
 
 
-class Retry(Exception):
-    """A failed attempt worth repeating; `final()` is what to raise when retries run out.
+def classify(result, response: requests.Response | None, *, platform: str, endpoint: str,
+             conn_id: str, scrub: Callable[[str], str]) -> Exception:
+    """The exception for a response facebook-sdk raised GraphAPIError on (the table above).
 
-    Attributes:
-        kind: "throttled", "transient" or "bad".
-        detail: one line, free of secrets.
-        wait: seconds the API asked us to wait (None: use exponential back-off).
+    Args:
+        result: `GraphAPIError.result`: the parsed body, or facebook-sdk's own message.
+        response: the HTTP response, if one arrived (status and headers).
+        platform: "facebook" or "instagram", for messages.
+        endpoint: the stream's name, for messages.
+        conn_id: the Airflow connection holding the token, named when it is refused.
+        scrub: removes the access token from a text.
+
+    Returns:
+        A `Retry` to repeat the call, or the ConnectorError to stop with.
     """
-
-    def __init__(self, kind: str, detail: str, wait: float | None = None) -> None:
-        super().__init__(detail)
-        self.kind, self.detail, self.wait = kind, detail, wait
-
-    def final(self, platform: str, endpoint: str, attempts: int) -> ConnectorError:
-        text = f"{platform}: {endpoint}: {self.detail} (after {attempts} attempts)"
-        if self.kind == "throttled":
-            return RateLimited(text)
-        if self.kind == "bad":
-            return BadResponse(text)
-        return TransientError(text)
+    error = result.get("error") if isinstance(result, dict) else None
+    if not isinstance(error, dict):
+        # facebook-sdk's "Maintype was not text, image, or querystring": an HTML page.
+        status = response.status_code if response is not None else 0
+        ctype = response.headers.get("content-type", "?") if response is not None else "?"
+        if status >= 500 or status == 0:
+            return Retry("transient", f"HTTP {status} ({ctype.split(';')[0]})")
+        return Retry("bad", f"HTTP {status}: unexpected {ctype.split(';')[0]} body")
+    code = error.get("code")
+    subcode = error.get("error_subcode")
+    message = scrub(" ".join(str(error.get("message") or "").split()))[:300]
+    label = f"Graph error {code}" + (f"/{subcode}" if subcode else "") + f": {message}"
+    if code in TOKEN_CODES:
+        return CredentialsInvalid(platform, conn_id, label)
+    if code in THROTTLE_CODES:
+        # A wait longer than max_wait_seconds is refused by connectors.retry.call (WORDING).
+        wait = reset_wait(response.headers) if response is not None else None
+        return Retry("rate", f"rate limited ({label})", wait)
+    if code in TRANSIENT_CODES or error.get("is_transient"):
+        return Retry("transient", label)
+    if code == 100 and subcode == 33:
+        return ObjectGone(f"{platform}: {endpoint}: {label}")
+    return ConnectorError(f"{platform}: {endpoint}: {label}")
 
 
 def reset_wait(headers) -> float | None:

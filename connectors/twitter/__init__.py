@@ -1,7 +1,8 @@
 """The X connector (X API v2, over tweepy.Client with an app-only bearer token).
 
 `build(account, credentials, api)` returns a `TwitterConnector`; see connector.py for the
-pass and its cost, client.py for tweepy's quirks, errors.py for the response table.
+pass and its cost, streams.py for each listing's contract and parsing, client.py for
+tweepy's quirks, errors.py for the response table.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from connectors.base import Batch, FetchResult, FetchState, Scope
-from connectors.twitter import parse, streams
+from connectors.twitter import streams
 from connectors.twitter.client import TwitterClient
 from connectors.twitter.settings import TwitterSettings
 
@@ -93,14 +93,19 @@ class TwitterConnector:
         self.account = account
         self.settings = settings
         self.client = client or TwitterClient(credentials.conn_id, credentials.token, settings)
+        self.tweets = streams.TweetsStream(account)
+        self.mentions = streams.MentionsStream(account)
+        self.conversations = streams.ConversationsStream(account)
         self._marks: dict[str, str] = {}
         self._scopes: list[Scope] = []
 
     def result(self) -> FetchResult:
+        """Watermarks, complete scopes, calls per endpoint (retries included)."""
         return FetchResult(watermarks=dict(self._marks), complete_scopes=list(self._scopes),
                            api_calls=dict(self.client.api_calls), quota_units={})
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
+        """Yield one batch per page received; see the module docstring."""
         self._marks, self._scopes = {}, []
         try:
             yield from self._pass(state)
@@ -114,12 +119,12 @@ class TwitterConnector:
         scopes: list[Scope] = []
         conversations: dict[str, int] = {}  # conversation id -> newest tweet id seen in it
 
-        for stream in (streams.OWN, streams.MENTIONS):
+        for stream in (self.tweets, self.mentions):
             params = dict(stream.params)
             params["max_results"] = self._size(stream)
             mark = state.watermarks.get(stream.name)
             if state.until is None and mark and mark.isdigit() \
-                    and parse.snowflake_time(mark) < lookback:
+                    and streams.snowflake_time(mark) < lookback:
                 params["since_id"] = mark
             else:
                 params["start_time"] = _iso(lookback)
@@ -128,7 +133,7 @@ class TwitterConnector:
             newest = int(mark) if mark and mark.isdigit() else None
             for body, raw in self.client.pages(stream.name, stream.method, account,
                                                token_param=stream.token_param, **params):
-                items = list(parse.page_items(body, account))
+                items = list(stream.items(body))
                 for tweet in body.get("data") or []:
                     tweet_id = int(tweet["id"])
                     newest = max(newest or tweet_id, tweet_id)
@@ -147,7 +152,7 @@ class TwitterConnector:
         search_since = max(lookback, clock - SEARCH_WINDOW + SEARCH_MARGIN)
         # A backfill's window wholly beyond recent search's reach searches nothing.
         ordered_limit = 0 if state.until is not None and state.until <= search_since else None
-        stream = streams.CONVERSATIONS
+        stream = self.conversations
         ordered = sorted(conversations, key=lambda c: -conversations[c])[:ordered_limit]
         # What the timelines already gave is left out of the search: the council's own
         # tweets and the tweets naming it (complete over the look-back, so the union is
@@ -160,23 +165,21 @@ class TwitterConnector:
                 params["end_time"] = _iso(state.until)
             for body, raw in self.client.pages(stream.name, stream.method, query,
                                                token_param=stream.token_param, **params):
-                # Roots are the timelines' (own posts, mentions); a root that is neither
-                # is someone else's post the council joined, and not kept.
-                yield Batch(list(parse.page_items(body, account, replies_only=True)), [raw])
+                yield Batch(list(stream.items(body)), [raw])  # replies only
             scopes += [Scope(since=search_since, root_id=c) for c in ids]
 
         self._marks, self._scopes = marks, scopes
 
-    def _councils(self, tweet: dict, stream: streams.Stream) -> bool:
+    def _councils(self, tweet: dict, stream: streams.TwitterStream) -> bool:
         """Is the tweet's conversation one of the council's? Its own tweets' are, and so are
         those a mention starts or that reply to the council. A mention deep in somebody
         else's conversation is not: searching it would read a stranger's (possibly viral)
         thread on every pass."""
-        if stream is streams.OWN:
+        if stream is self.tweets:
             return True
         conversation = str(tweet.get("conversation_id") or tweet["id"])
         return conversation == str(tweet["id"]) or tweet.get("in_reply_to_user_id") == self.account.id
 
-    def _size(self, stream: streams.Stream) -> int:
+    def _size(self, stream: streams.TwitterStream) -> int:
         low, high = stream.max_results
         return max(low, min(high, self.settings.page_size))

@@ -1,7 +1,8 @@
 """The YouTube connector (YouTube Data API v3, over google-api-python-client).
 
 `build(account, credentials, api)` returns a `YouTubeConnector`; see connector.py for the
-pass and its quota, client.py for the library's quirks, errors.py for the response table.
+pass and its quota, streams.py for each call's contract and parsing, client.py for the
+library's quirks, errors.py for the response table.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from typing import Iterator
 from channelwatch.items import parse_timestamp
 from connectors.base import Batch, FetchResult, FetchState, Scope
 from connectors.errors import ConnectorError
-from connectors.youtube import parse, streams
+from connectors.youtube import streams
 from connectors.youtube.client import YouTubeClient
 from connectors.youtube.errors import ObjectGone
 from connectors.youtube.settings import YouTubeSettings
@@ -75,15 +75,22 @@ class YouTubeConnector:
             or token.startswith("ya29.")
         self.client = client or YouTubeClient(credentials.conn_id, token, settings, oauth=oauth)
         self.settings = settings
+        self.channels = streams.ChannelsStream(account)
+        self.uploads = streams.PlaylistItemsStream(account)
+        self.threads = streams.CommentThreadsStream(account)
+        self.replies = streams.CommentsStream(account)
+        self.videos = streams.VideosStream(account)
         self._marks: dict[str, str] = {}
         self._scopes: list[Scope] = []
 
     def result(self) -> FetchResult:
+        """Watermarks, complete scopes, calls and quota units per endpoint (retries included)."""
         return FetchResult(watermarks=dict(self._marks), complete_scopes=list(self._scopes),
                            api_calls=dict(self.client.api_calls),
                            quota_units=dict(self.client.quota_units))
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
+        """Yield one batch per page received; see the module docstring."""
         self._marks, self._scopes = {}, []
         try:
             yield from self._pass(state)
@@ -104,19 +111,19 @@ class YouTubeConnector:
         video_floor = _floor(state.watermarks.get(streams.MARK_VIDEOS), lookback)
         window: dict[str, datetime] = {}
         newest_video: datetime | None = None
-        params = {**streams.UPLOADS.params, "playlistId": uploads,
-                  "maxResults": str(min(streams.UPLOADS_MAX_RESULTS, self.settings.page_size))}
-        for body, raw in self.client.pages(streams.UPLOADS.resource, params):
+        params = {**self.uploads.params, "playlistId": uploads,
+                  "maxResults": str(min(self.uploads.max_results, self.settings.page_size))}
+        for body, raw in self.client.pages(self.uploads.resource, params):
             oldest = None
             for entry in body.get("items") or []:
-                details = entry.get("contentDetails") or {}
-                if not details.get("videoPublishedAt") or not details.get("videoId"):
+                listed = self.uploads.parse(entry)
+                if listed is None:
                     continue  # a private or deleted video stays in the playlist without a date
-                published = parse_timestamp(details["videoPublishedAt"], "videoPublishedAt")
+                video_id, published = listed
                 newest_video = max(newest_video or published, published)
                 oldest = min(oldest or published, published)
                 if published >= video_floor:
-                    window[details["videoId"]] = published
+                    window[video_id] = published
             yield Batch([], [raw])
             if oldest is not None and oldest < video_floor:
                 break
@@ -127,27 +134,27 @@ class YouTubeConnector:
         thread_floor = _floor(state.watermarks.get(streams.MARK_THREADS), lookback)
         referenced: set[str] = set()
         newest_thread: datetime | None = None
-        params = {**streams.THREADS.params, "allThreadsRelatedToChannelId": channel,
+        params = {**self.threads.params, "allThreadsRelatedToChannelId": channel,
                   "maxResults": str(self.settings.page_size)}
-        for body, raw in self.client.pages(streams.THREADS.resource, params):
+        for body, raw in self.client.pages(self.threads.resource, params):
             items, pages, oldest = [], [raw], None
             for thread in body.get("items") or []:
-                created = parse.thread_time(thread)
+                created = self.threads.created_at(thread)
                 newest_thread = max(newest_thread or created, created)
                 oldest = min(oldest or created, created)
                 replies = None
-                if parse.needs_all_replies(thread):
+                if self.threads.needs_all_replies(thread):
                     try:
                         replies = []
                         for reply_body, reply_raw in self.client.pages(
-                                streams.REPLIES.resource,
-                                {**streams.REPLIES.params, "parentId": thread["id"],
+                                self.replies.resource,
+                                {**self.replies.params, "parentId": thread["id"],
                                  "maxResults": str(self.settings.page_size)}):
                             replies.extend(reply_body.get("items") or [])
                             pages.append(reply_raw)
                     except ObjectGone:
                         continue  # deleted since it was listed: left out, so marked deleted
-                items.extend(parse.thread_items(thread, channel, replies))
+                items.extend(self.threads.parse(thread, replies))
                 video = (thread.get("snippet") or {}).get("videoId")
                 if video and video not in window:
                     referenced.add(video)
@@ -159,11 +166,11 @@ class YouTubeConnector:
 
         # 4. the videos themselves, 50 ids a call.
         ids = list(window) + sorted(referenced)
-        for start in range(0, len(ids), streams.VIDEOS_PER_CALL):
-            chunk = ids[start:start + streams.VIDEOS_PER_CALL]
-            body, raw = self.client.list(streams.VIDEOS.resource,
-                                         {**streams.VIDEOS.params, "id": ",".join(chunk)})
-            yield Batch([parse.video_item(v, channel) for v in body.get("items") or []], [raw])
+        for start in range(0, len(ids), self.videos.ids_per_call):
+            chunk = ids[start:start + self.videos.ids_per_call]
+            body, raw = self.client.list(self.videos.resource,
+                                         {**self.videos.params, "id": ",".join(chunk)})
+            yield Batch([self.videos.parse(v) for v in body.get("items") or []], [raw])
 
         # The uploads were listed down to a floor at or before the look-back start.
         scopes = [Scope(since=lookback, kind="post")]
@@ -173,11 +180,11 @@ class YouTubeConnector:
         self._marks = marks
 
     def _uploads_playlist(self, channel: str) -> tuple[str, Batch]:
-        body, raw = self.client.list(streams.CHANNELS.resource,
-                                     {**streams.CHANNELS.params, "id": channel})
+        body, raw = self.client.list(self.channels.resource,
+                                     {**self.channels.params, "id": channel})
         for item in body.get("items") or []:
-            uploads = ((item.get("contentDetails") or {}).get("relatedPlaylists") or {}).get("uploads")
-            if item.get("id") == channel and uploads:
+            uploads = self.channels.parse(item)
+            if uploads:
                 return uploads, Batch([], [raw])
         raise ConnectorError(f"youtube: channel {channel} was not found or has no uploads "
                              "playlist; check the account id in the configuration")

@@ -33,8 +33,9 @@ from connectors.errors import (
     RateLimited,
     TransientError,
 )
-from connectors.twitter import TwitterConnector, TwitterSettings, parse
+from connectors.twitter import TwitterConnector, TwitterSettings
 from connectors.twitter.connector import conversation_queries
+from connectors.twitter.streams import ConversationsStream, MentionsStream, TweetsStream
 from tests.conftest import FIXTURES, make_settings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -395,25 +396,30 @@ def sample(name: str) -> dict:
     return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
 
 
+def account(user_id: str):
+    return make_settings().account("twitter", ACCOUNT).model_copy(update={"id": user_id})
+
+
 def test_the_parser_reads_real_tweets():
-    full = parse.tweet_item(sample("tweet_model.json"), "2244994945", {})
+    full = TweetsStream(account("2244994945")).parse(sample("tweet_model.json"), {})
     assert (full.kind, full.is_own, full.parent_id) == ("comment", True, "1212092627178287104")
     assert full.flags["in_reply_to_user_id"] == "2244994945"
     assert full.created_at == datetime(2019, 12, 31, 19, 26, 16, tzinfo=timezone.utc)
 
     body = sample("tweets_resp.json")
-    posts = list(parse.page_items(body, "2244994945"))
+    posts = list(TweetsStream(account("2244994945")).items(body))
     assert [(p.kind, p.is_own, p.author_name) for p in posts] == [
         ("post", True, "TwitterDev"), ("mention", False, "Twitter")]
 
-    replies = list(parse.page_items(sample("search_tweets_query.json"), "17200003",
-                                    replies_only=True))
+    search = ConversationsStream(account("17200003"))
+    replies = list(search.items(sample("search_tweets_query.json")))
     assert len(replies) == 4 and all(r.kind == "comment" for r in replies)
     first = replies[0]
     assert first.parent_id == "1275653067283759104" and first.author_name == "happycamper"
 
     mentions = sample("timeline_mentions.json")
-    assert mentions["meta"]["next_token"] and len(list(parse.page_items(mentions, "x"))) == 5
+    mentioned = MentionsStream(account("x")).items(mentions)
+    assert mentions["meta"]["next_token"] and len(list(mentioned)) == 5
 
 
 def test_a_recording_of_real_tweets_is_served_and_ingested(sandbox_factory, tmp_path):

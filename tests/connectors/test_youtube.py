@@ -33,7 +33,8 @@ from connectors.errors import (
     RateLimited,
     TransientError,
 )
-from connectors.youtube import YouTubeConnector, YouTubeSettings, parse
+from connectors.youtube import YouTubeConnector, YouTubeSettings
+from connectors.youtube.streams import CommentsStream, CommentThreadsStream, VideosStream
 from tests.conftest import FIXTURES, make_settings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -374,16 +375,21 @@ def sample(name: str) -> dict:
     return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
 
 
+def account(channel: str):
+    return make_settings().account("youtube", CHANNEL).model_copy(update={"id": channel})
+
+
 def test_the_parser_reads_real_videos_and_comment_threads():
     video_sample = sample("videos_info_single.json")["items"][0]
-    post = parse.video_item(video_sample, "UC_x5XG1OV2P6uZZ5FSM9Ttw")
+    post = VideosStream(account("UC_x5XG1OV2P6uZZ5FSM9Ttw")).parse(video_sample)
     assert post.kind == "post" and post.is_own and post.id == "D-lhorsDlUQ"
     assert post.text.startswith("What are Actions on Google (Assistant on Air)\n\nIn the first")
     assert post.created_at == datetime(2019, 3, 21, 20, 37, 49, tzinfo=timezone.utc)
     assert post.flags == {}  # paidProductPlacementDetails is the owner's to see
 
     threads = sample("comment_threads_by_video_paged_1.json")
-    first = list(parse.thread_items(threads["items"][0], "UC_x5XG1OV2P6uZZ5FSM9Ttw"))
+    first = list(CommentThreadsStream(account("UC_x5XG1OV2P6uZZ5FSM9Ttw"))
+                 .parse(threads["items"][0]))
     assert len(first) == 1
     comment = first[0]
     assert comment.id == "UgyZ1jqkHKYvi1-ruOZ4AaABAg" and comment.parent_id == "F1UP7wRCPH8"
@@ -391,11 +397,12 @@ def test_the_parser_reads_real_videos_and_comment_threads():
     assert not comment.is_own and comment.flags == {"totalReplyCount": 0}
 
     replies = sample("comments_by_parent_paged_1.json")["items"]
-    reply = parse.comment_item(replies[0], "UC", "F1UP7wRCPH8", replies[0]["snippet"]["parentId"])
+    reply = CommentsStream(account("UC")).parse(replies[0], "F1UP7wRCPH8",
+                                                replies[0]["snippet"]["parentId"])
     assert reply.parent_id == "Ugw5zYU6n9pmIgAZWvN4AaABAg" and reply.text == "this is the third reply!"
 
     about_channel = sample("comment_threads_by_channel.json")["items"][0]
-    assert parse.thread_root(about_channel) == "UC_x5XG1OV2P6uZZ5FSM9Ttw"
+    assert CommentThreadsStream.root(about_channel) == "UC_x5XG1OV2P6uZZ5FSM9Ttw"
 
 
 def shape(value, depth: int = 0):
