@@ -570,23 +570,24 @@ def _check_paths(settings: Settings) -> None:
         try:
             is_dir = stat.S_ISDIR(os.stat(directory).st_mode)
         except (OSError, ValueError):
-            raise _Refused("lexicons.directory", f"{_short(lex.directory)}: folder not found") \
-                from None
+            raise _Refused("lexicons.directory",
+                           f"{_short(lex.directory, 200)}: folder not found") from None
         if not is_dir:
-            raise _Refused("lexicons.directory", f"{_short(lex.directory)}: not a folder")
+            raise _Refused("lexicons.directory", f"{_short(lex.directory, 200)}: not a folder")
     for family in LEXICON_FAMILIES:
         configured = getattr(lex, family)
         if configured is not None:
             problem = _lexicon_problem(settings.resolve_path(configured))
             if problem:
-                raise _Refused(f"lexicons.{family}", f"{_short(configured)}: {problem}")
+                raise _Refused(f"lexicons.{family}", f"{_short(configured, 200)}: {problem}")
         elif directory is not None and _exists(candidate := directory / f"{family}.yml"):
             problem = _lexicon_problem(candidate)
             if problem:
-                raise _Refused("lexicons.directory", f"{_short(str(candidate))}: {problem}")
+                raise _Refused("lexicons.directory",
+                               f"{_short(lex.directory, 200)}: {family}.yml: {problem}")
     problem = _folder_problem(settings.report.out_dir)
     if problem:
-        raise _Refused("report.out_dir", f"{_short(settings.report.out_dir)}: {problem}")
+        raise _Refused("report.out_dir", f"{_short(settings.report.out_dir, 200)}: {problem}")
 
 
 def _folder_problem(value: str) -> str | None:
@@ -610,7 +611,7 @@ def _folder_problem(value: str) -> str | None:
             return None
         if str(path) == str(Path(value)):
             return "is a file, not a folder"
-        return f"cannot be made: {_short(str(path))} is a file"
+        return f"cannot be made: {_short(str(path), 200)} is a file"
 
 
 def settings_from_dict(data: Any, source: str = "<config>", *,

@@ -76,6 +76,10 @@ def key_path(parts: tuple[Any, ...] | list[Any]) -> str:
     return out or "(top level)"
 
 
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
 def _line(event: Any) -> int:
     return event.start_mark.line + 1
 
@@ -127,7 +131,7 @@ class _Builder:
             raise self.refuse(path, event, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(event, SequenceStartEvent):
             if event.tag not in _SEQ_TAGS:
-                raise self.refuse(path, event, f"YAML tag {event.tag} is not allowed")
+                raise self.refuse(path, event, f"YAML tag {_short_tag(event.tag)} is not allowed")
             items = []
             while not isinstance(self.peek(), SequenceEndEvent):
                 items.append(self.node([*path, len(items)], depth + 1))
@@ -135,7 +139,7 @@ class _Builder:
             return items
         if isinstance(event, MappingStartEvent):
             if event.tag not in _MAP_TAGS:
-                raise self.refuse(path, event, f"YAML tag {event.tag} is not allowed")
+                raise self.refuse(path, event, f"YAML tag {_short_tag(event.tag)} is not allowed")
             return self.mapping(path, depth)
         raise self.refuse(path, event, "unexpected YAML content")  # pragma: no cover
 
@@ -167,7 +171,7 @@ class _Builder:
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag not in _SCALAR_TAGS:
-            raise self.refuse(path, event, f"YAML tag {tag} is not allowed")
+            raise self.refuse(path, event, f"YAML tag {_short_tag(tag)} is not allowed")
         value = event.value
         if tag == f"{_TAG}value":
             return value
@@ -188,13 +192,16 @@ class _Builder:
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
-        except (ValueError, OverflowError, ArithmeticError, TypeError,
-                yaml.YAMLError) as exc:
+        except Exception as exc:  # noqa: BLE001 - e.g. KeyError for "!!bool 9:00"
             shown = event.value if len(event.value) <= 40 else event.value[:37] + "..."
-            if tag in (f"{_TAG}int", f"{_TAG}float"):
+            if tag in (f"{_TAG}int", f"{_TAG}float") and event.value.strip("+-_0123456789"):
+                reason = f"not a valid {_short_tag(tag)}"
+            elif tag in (f"{_TAG}int", f"{_TAG}float"):
                 reason = "too many digits"
+            elif type(exc) is ValueError and str(exc):  # "month must be in 1..12"
+                reason = str(exc).splitlines()[0]
             else:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                reason = f"not a valid {_short_tag(tag)}"
             raise self.refuse(path, event, f"cannot read {shown!r}: {reason}") from None
 
 
