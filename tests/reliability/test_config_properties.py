@@ -41,13 +41,20 @@ from channelwatch.config import (
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "channelwatch.example.yml"
-_DIR = Path(tempfile.mkdtemp(prefix="cw-config-props-"))  # one file, rewritten per example
+_DIRS: list[Path] = []  # one folder for the module, one file in it rewritten per example
+
+
+def _dir() -> Path:
+    if not _DIRS:
+        _DIRS.append(Path(tempfile.mkdtemp(prefix="cw-config-props-")))
+    return _DIRS[0]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _cleanup():
     yield
-    shutil.rmtree(_DIR, ignore_errors=True)
+    for folder in _DIRS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _field_names(model: type[BaseModel], seen: set) -> set[str]:
@@ -148,7 +155,7 @@ def _check_outcome(outcome) -> None:
 
 
 def _load_text(text: str | bytes, name: str = "c.yml"):
-    path = _DIR / name
+    path = _dir() / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
     try:
         return load_settings(path)
@@ -158,7 +165,7 @@ def _load_text(text: str | bytes, name: str = "c.yml"):
 
 def _load_dict(data):
     try:
-        return settings_from_dict(data, origin=_DIR / "c.yml")
+        return settings_from_dict(data, origin=_dir() / "c.yml")
     except ConfigError as exc:
         return exc
 
