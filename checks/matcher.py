@@ -117,9 +117,9 @@ def lexicon_path(family: str, settings: Any | None) -> Path:
     the shipped default."""
     if settings is not None:
         lex = settings.lexicons
-        extra = getattr(lex, "model_extra", None) or {}
-        if extra.get(family):
-            return settings.resolve_path(str(extra[family]))
+        configured = getattr(lex, family, None)
+        if configured:
+            return settings.resolve_path(str(configured))
         if lex.directory:
             candidate = settings.resolve_path(lex.directory) / f"{family}.yml"
             if candidate.exists():

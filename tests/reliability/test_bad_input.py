@@ -48,6 +48,23 @@ BAD_CONFIGS = {
     "latin1.yml": None,  # written as bytes below
     "unreachable.yml": "warehouse_url: postgresql://postgres@127.0.0.1:1/nothing\n",
 }
+# Hostile configurations (issue 15), each pointing at the case's warehouse and report folder,
+# so that one accepted by mistake would show in the directory's state.
+HOSTILE_HEAD = "warehouse_url: sqlite:///{dir}/warehouse.db\n"
+HOSTILE_CONFIGS = {
+    "time.yml": "business_hours:\n  start: 9:00\n",
+    "dup.yml": "accounts:\n  facebook: [{{id: '1', name: A, conn_id: cw_a}}]\n"
+               "  facebook: [{{id: '2', name: B, conn_id: cw_b}}]\n",
+    "bomb.yml": "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+        for i in range(8)),
+    "zero.yml": "lexicons:\n  abuse: /dev/zero\n",
+    "folderzone.yml": "business_hours: {{timezone: Europe}}\n",
+    "outfile.yml": "report: {{out_dir: items.jsonl}}\n",
+    "inf.yml": "monitoring: {{gap_hours: .inf}}\n",
+    "checkkey.yml": "checks: {{foi_workng_days: 20}}\n",
+    "big.yml": "council: '" + "x" * 1_000_000 + "'\n",
+}
 FINDING = "f" * 40
 
 CASES = [
@@ -126,6 +143,25 @@ CASES = [
          ("email.yml", "report.recipients", "comms-at-council")),
     Case("config: not UTF-8", ("erase", "--config", "latin1.yml", "--author", "u", "--reason", "r"),
          ("latin1.yml", "UTF-8")),
+    Case("config: unquoted time 9:00", ("run", "--config", "time.yml", "--date", "2026-03-01"),
+         ("time.yml", "business_hours.start", "base-60 number 540", "quotes")),
+    Case("config: a key given twice", ("report", "--config", "dup.yml", "--date", "2026-03-01"),
+         ("dup.yml", "accounts.facebook", "duplicate key (lines 3 and 4)")),
+    Case("config: alias bomb", ("findings", "list", "--config", "bomb.yml"),
+         ("bomb.yml", "anchors and aliases")),
+    Case("config: lexicon is /dev/zero",
+         ("check", "--input", "items.jsonl", "--output", "out.jsonl", "--config", "zero.yml"),
+         ("zero.yml", "lexicons.abuse", "not a regular file")),
+    Case("config: time zone is a folder", ("run", "--config", "folderzone.yml"),
+         ("folderzone.yml", "business_hours.timezone", "'Europe'")),
+    Case("config: report folder is a file", ("run", "--config", "outfile.yml", "--no-ingest"),
+         ("outfile.yml", "report.out_dir", "is a file")),
+    Case("config: infinite gap_hours", ("erase", "--config", "inf.yml", "--author", "u",
+                                        "--reason", "r"),
+         ("inf.yml", "monitoring.gap_hours", "finite")),
+    Case("config: misspelt check key", ("run", "--config", "checkkey.yml", "--no-ingest"),
+         ("checkkey.yml", "checks.foi_workng_days", "unknown key")),
+    Case("config: over 1 MB", ("report", "--config", "big.yml"), ("big.yml", "larger than 1 MB")),
     Case("CHANNELWATCH_CONFIG names a bad file", ("findings", "list"),
          ("env-bad.yml", "unknown key")),
     # the command line itself
@@ -147,6 +183,8 @@ def _template(root: Path) -> Path:
     for name, text in BAD_CONFIGS.items():
         if text is not None:
             (root / name).write_text(text)
+    for name, text in HOSTILE_CONFIGS.items():
+        (root / name).write_text(HOSTILE_HEAD.format(dir=root) + text.format())
     (root / "latin1.yml").write_bytes("council: Conseil général de l'Orne\n".encode("latin-1"))
     (root / "latin1.jsonl").write_bytes('{"text": "caf\xe9"}\n'.encode("latin-1"))
     (root / "items.jsonl").write_text(
