@@ -42,8 +42,8 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from channelwatch.config import Settings, load_settings  # noqa: E402
-from channelwatch.items import Item  # noqa: E402
+from kernel.config import Settings, load_settings  # noqa: E402
+from kernel.items import Item  # noqa: E402
 from checks import responsiveness, run_checks  # noqa: E402
 
 EVAL = Path(__file__).with_name("data") / "checks_eval.jsonl"

@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from channelwatch.config import Settings  # noqa: E402
-from channelwatch.items import Item  # noqa: E402
+from kernel.config import Settings  # noqa: E402
+from kernel.items import Item  # noqa: E402
 from checks import run_checks  # noqa: E402
 from checks.matcher import expand, load_family  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Each file is parsed in a fresh process (as the dag-processor does, one process per file)
 that has already imported what the processor itself has loaded — airflow.sdk and the
-DagBag — so the figure is what the file adds: its own imports (channelwatch.orchestration,
+DagBag — so the figure is what the file adds: its own imports (orchestration.tasks,
 the configuration) and building the DAG. Target: under 0.3 s each.
 
     .venv/bin/python bench/dag_parse.py [--repeat N] [--config FILE]

@@ -313,7 +313,7 @@ class Sandbox:
 # -- the ingesting process ------------------------------------------------------------------------
 
 def settings_for(base_url: str, accounts: dict):
-    from channelwatch.config import settings_from_dict
+    from kernel.config import settings_from_dict
 
     return settings_from_dict({
         "accounts": {p: [{"id": a["id"], "handle": a["handle"], "name": a["name"],
@@ -443,8 +443,8 @@ def load_vs_copy_same_rows(url: str, pg_admin: str, batch: int = 1000) -> dict:
     """
     from sqlalchemy import create_engine, text
 
-    from channelwatch.config import settings_from_dict
-    from channelwatch.items import Item
+    from kernel.config import settings_from_dict
+    from kernel.items import Item
     from channelwatch.privacy import make_pseudonymiser
     from channelwatch.warehouse import load, make_engine, upgrade
 

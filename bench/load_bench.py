@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.pool import StaticPool  # noqa: E402
 
-from channelwatch.config import settings_from_dict  # noqa: E402
-from channelwatch.items import Item  # noqa: E402
+from kernel.config import settings_from_dict  # noqa: E402
+from kernel.items import Item  # noqa: E402
 from channelwatch.warehouse import load, make_engine, upgrade  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

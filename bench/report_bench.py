@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from channelwatch.config import settings_from_dict  # noqa: E402
+from kernel.config import settings_from_dict  # noqa: E402
 from channelwatch.findings import finding_id  # noqa: E402
 from channelwatch.report import build_report  # noqa: E402
 from channelwatch.warehouse import make_engine, upgrade  # noqa: E402

@@ -1,7 +1,6 @@
 """The `channelwatch` command line.
 
-Each sub-command lives in its own module under channelwatch/commands/ and exposes
-``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the
+Each sub-command lives in its own module and exposes ``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the
 parsed arguments and returning an exit code. Errors a user can fix are raised as
 `UserError` (or `ConfigError`) and printed as one line, never as a traceback.
 """
@@ -13,19 +12,22 @@ import importlib
 import os
 import sys
 
-from channelwatch.config import ConfigError
-from channelwatch.errors import UserError
+from kernel.config import ConfigError
+from kernel.errors import UserError
 
+# The core's commands, then the two the Airflow adapter contributes: they are named, not
+# imported, so the core imports nothing of the adapter, and a core installed without
+# Airflow simply has no `demo` or `airflow-setup` command.
 COMMAND_MODULES = (
-    "demo",
-    "run",
-    "db",
-    "sandbox",
-    "check",
-    "report",
-    "findings",
-    "erase",
-    "airflow_setup",
+    "orchestration.commands.demo",
+    "channelwatch.commands.run",
+    "channelwatch.commands.db",
+    "channelwatch.commands.sandbox",
+    "channelwatch.commands.check",
+    "channelwatch.commands.report",
+    "channelwatch.commands.findings",
+    "channelwatch.commands.erase",
+    "orchestration.commands.airflow_setup",
 )
 
 
@@ -45,16 +47,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         try:
-            module = importlib.import_module(f"channelwatch.commands.{name}")
+            module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == f"channelwatch.commands.{name}":
-                continue  # not built yet
+            if name.startswith(f"{exc.name}.") or exc.name == name or exc.name == "airflow":
+                continue  # the adapter (or Airflow) is not installed here
             raise
         module.register(sub)
     return parser
 
 
+# Where Airflow is installed, the adapter lets commands find connections kept in Airflow
+# (named, not imported: see COMMAND_MODULES).
+CREDENTIALS_ADAPTER = "orchestration.credentials"
+
+
+def _install_adapter() -> None:
+    try:
+        importlib.import_module(CREDENTIALS_ADAPTER).install()
+    except ImportError:
+        pass  # no adapter, or no Airflow: connections come from the environment only
+
+
 def main(argv: list[str] | None = None) -> int:
+    _install_adapter()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

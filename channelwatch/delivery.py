@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, exists, select, update
 
-from channelwatch.config import Settings
-from channelwatch.errors import UserError
+from kernel.config import Settings
+from kernel.errors import UserError
 from channelwatch.findings import ACTIVE, SYSTEM_ACTOR, record_event
 from channelwatch.report.build import ReportPaths, environment, finding_view
 from channelwatch.report.data import PLATFORM_NAMES, Window, channel_list

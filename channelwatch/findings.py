@@ -70,8 +70,8 @@ from sqlalchemy import (
     update,
 )
 
-from channelwatch.errors import UserError
-from channelwatch.items import parse_timestamp
+from kernel.errors import UserError
+from kernel.items import parse_timestamp
 from channelwatch.warehouse.locks import xact_lock
 from channelwatch.warehouse.schema import finding_events, findings, item_versions, items
 
@@ -81,12 +81,7 @@ __all__ = [
     "get_finding", "status_as_of", "record_event", "local_day_bounds",
 ]
 
-STATUSES = ("new", "open", "acknowledged", "resolved", "dismissed")
-ACTIVE = ("new", "open", "acknowledged")
-CLOSED = ("resolved", "dismissed")
-CATEGORIES = ("safeguarding", "foi_request", "unanswered", "third_party_advertising",
-              "off_brand", "moderation")
-SEVERITIES = ("high", "medium", "low")
+from kernel.vocabulary import ACTIVE, CATEGORIES, CLOSED, SEVERITIES, STATUSES  # noqa: E402
 SYSTEM_ACTOR = "channelwatch"
 
 # Categories the system never closes on its own (rule 4), and those that stand after the

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 from sqlalchemy import Engine
 
 import connectors
-from channelwatch.config import Settings
+from kernel.config import Settings
 from channelwatch.privacy import pseudonymiser
 from channelwatch.secrets import Credentials, get_credentials
 from channelwatch.warehouse import load
@@ -49,11 +49,13 @@ class IngestOutcome:
     api_calls: int = 0
     quota_units: int = 0
     error: str | None = None
+    error_type: type[BaseException] | None = None  # what failed the pass
     warning: str | None = None  # a pass that succeeded but looks wrong (one line)
 
     def as_dict(self) -> dict:
         out = dataclasses.asdict(self)
         out["stats"] = dataclasses.asdict(self.stats)
+        out["error_type"] = self.error_type.__name__ if self.error_type else None
         return out
 
 
@@ -123,9 +125,10 @@ def ingest_account(
                                                   result.complete_scopes, seen, now)
                 load.set_watermarks(conn, platform, account_id, result.watermarks, run_id, now)
             load.finish_run(conn, run_id, "success", stats, result, now=now)
-        status, error = "success", None
+        status, error, error_type = "success", None, None
     except (ConnectorError, Exception) as exc:  # noqa: BLE001 - recorded, then reported
         error = _one_line(exc)
+        error_type = type(exc)
         result = _partial_result(connector)
         with engine.begin() as conn:
             load.finish_run(conn, run_id, "failed", stats, result, error=error, now=now)
@@ -135,7 +138,8 @@ def ingest_account(
             log.exception("unexpected error")
     outcome = IngestOutcome(platform, account_id, run_id, status, stats,
                             sum(result.api_calls.values()) if result else 0,
-                            sum(result.quota_units.values()) if result else 0, error)
+                            sum(result.quota_units.values()) if result else 0, error,
+                            error_type)
     if status == "success" and stats.seen == 0:
         outcome.warning = _empty_window_warning(engine, platform, account_id, marks,
                                                 window_start, until or now)
@@ -288,7 +292,7 @@ def _partial_result(connector: Connector | None) -> FetchResult | None:
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    from channelwatch.errors import UserError
+    from kernel.errors import UserError
 
     return isinstance(exc, UserError)
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 from sqlalchemy import Engine, delete, insert, or_, select, update
 
-from channelwatch.config import Settings
+from kernel.config import Settings
 from channelwatch.secrets import get_credentials
 from channelwatch.warehouse import schema as s
 

@@ -1,9 +1,11 @@
 """Credentials come from Airflow connections, never from the configuration file.
 
 `get_credentials(conn_id)` reads AIRFLOW_CONN_<CONN_ID> from the environment (JSON or URI
-form, as Airflow accepts them) and otherwise asks Airflow itself (a secrets backend or the
-metadata database) when Airflow is installed. Every secret found is registered with
-Airflow's secret masker so that task logs show *** instead.
+form, as Airflow accepts them), then asks each lookup registered with `register` — the
+Airflow adapter (orchestration.credentials) registers one that asks Airflow itself (a
+secrets backend or the metadata database) and a masker that registers every secret found
+with Airflow's secret masker, so that task logs show *** instead. This module imports
+nothing of Airflow: the core takes credentials as values.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from channelwatch.errors import CredentialsError
+from kernel.errors import CredentialsError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,29 +55,26 @@ def _from_uri(conn_id: str, raw: str) -> Credentials:
     return Credentials(conn_id, token, unquote(parts.username or ""), parts.hostname or "", extra)
 
 
-def _from_airflow(conn_id: str) -> Credentials | None:
-    try:
-        from airflow.sdk import BaseHook  # noqa: PLC0415 - Airflow is optional here
-    except ImportError:
-        return None
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - any lookup failure means "not defined"
-        return None
-    extra = conn.extra_dejson or {}
-    token = conn.password or extra.get("access_token") or extra.get("token") or ""
-    return Credentials(conn_id, token, conn.login or "", conn.host or "", extra)
+Lookup = Callable[[str], "Credentials | None"]
+Masker = Callable[[str], None]
+_LOOKUPS: list[Lookup] = []
+_MASKERS: list[Masker] = []
+
+
+def register(lookup: Lookup | None = None, masker: Masker | None = None) -> None:
+    """Add a way to find connections not in the environment, and a way to hide secrets
+    from logs (the Airflow adapter registers both). Registering twice is harmless."""
+    if lookup is not None and lookup not in _LOOKUPS:
+        _LOOKUPS.append(lookup)
+    if masker is not None and masker not in _MASKERS:
+        _MASKERS.append(masker)
 
 
 def mask(value: str) -> None:
-    """Register a secret with Airflow's masker, when Airflow is importable."""
-    if not value:
-        return
-    try:
-        from airflow.sdk.log import mask_secret  # noqa: PLC0415
-    except ImportError:
-        return
-    mask_secret(value)
+    """Hand a secret to every registered masker."""
+    if value:
+        for masker in _MASKERS:
+            masker(value)
 
 
 def get_credentials(conn_id: str, platform: str = "") -> Credentials:
@@ -92,8 +91,10 @@ def get_credentials(conn_id: str, platform: str = "") -> Credentials:
         except (ValueError, TypeError):
             raise CredentialsError(
                 f"Airflow connection '{conn_id}' ({env_var_name(conn_id)}) cannot be parsed") from None
-    if creds is None:
-        creds = _from_airflow(conn_id)
+    for lookup in _LOOKUPS:
+        if creds is not None:
+            break
+        creds = lookup(conn_id)
     label = f"{platform}: " if platform else ""
     if creds is None:
         raise CredentialsError(f"{label}Airflow connection '{conn_id}' is not defined "

@@ -20,8 +20,8 @@ import gc
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from channelwatch.config import Settings
-from channelwatch.items import Item
+from kernel.config import Settings
+from kernel.items import Item
 from checks import advertising, foi, moderation, off_brand, safeguarding, unanswered
 from checks.context import _NO_HITS, _NOT_SIG, _URL_HINT, Context, Doc, Rule, analyse_item
 from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES

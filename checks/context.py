@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Callable
 
-from channelwatch.businesstime import Calendar, HoursUntil, calendar
-from channelwatch.config import Settings
-from channelwatch.items import Item
+from kernel.businesstime import Calendar, HoursUntil, calendar
+from kernel.config import Settings
+from kernel.items import Item
 from checks.finding import Finding
 from checks.matcher import FAMILIES, Matcher, _read_yaml, expand, lexicon_path, locate
 from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES

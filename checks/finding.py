@@ -8,10 +8,7 @@ from typing import Any
 
 __all__ = ["Finding", "CATEGORIES", "SEVERITIES", "ROUTES"]
 
-CATEGORIES = ("third_party_advertising", "off_brand", "unanswered", "foi_request",
-              "safeguarding", "moderation")
-SEVERITIES = ("high", "medium", "low")
-ROUTES = ("comms", "information_compliance", "safeguarding_lead")
+from kernel.vocabulary import CATEGORIES, ROUTES, SEVERITIES
 
 # The JSON contract of `channelwatch check` (issue 4), in this order.
 CONTRACT_FIELDS = ("item_id", "platform", "category", "rule", "severity", "evidence", "route",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from channelwatch.businesstime import add_working_days, end_of_business_day
+from kernel.businesstime import add_working_days, end_of_business_day
 from checks.context import Context, Doc, Rule, describe, first_hit
 from checks.finding import Finding
 

@@ -51,7 +51,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402 - after switching analytics off
 import pandas as pd  # noqa: E402
 
-from channelwatch.items import Item, ItemError, parse_timestamp  # noqa: E402
+from kernel.items import Item, ItemError, parse_timestamp  # noqa: E402
 
 __all__ = ["QualityResult", "Total", "validate_batch", "validate_pass", "validate_totals",
            "reported_totals", "parents_to_look_up", "CLOCK_SKEW"]

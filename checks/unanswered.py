@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from channelwatch.businesstime import business_hours_between
+from kernel.businesstime import business_hours_between
 from checks.context import Context, Doc, describe
 from checks.finding import Finding
 

@@ -38,9 +38,9 @@ def build(platform: str, account, credentials, api) -> Connector:
 
     Args:
         platform: facebook, instagram, youtube or twitter.
-        account: the `channelwatch.config.Account`.
+        account: the `kernel.config.Account`.
         credentials: `channelwatch.secrets.Credentials` from the account's connection.
-        api: `channelwatch.config.Api` (base URL, Graph version, page size, retries...).
+        api: `kernel.config.Api` (base URL, Graph version, page size, retries...).
     """
     module = importlib.import_module(PACKAGES[platform])
     return module.build(account, credentials, api)

@@ -16,7 +16,7 @@ import dataclasses
 from datetime import datetime
 from typing import Iterator, Mapping, Protocol
 
-from channelwatch.items import Item
+from kernel.items import Item
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""What every platform client needs from `channelwatch.config.Api`: one frozen model.
+"""What every platform client needs from `kernel.config.Api`: one frozen model.
 
 Each platform's settings (connectors/<platform>/settings.py) subclass it with their own
 fields and limits, so the common knobs are validated and documented once.
@@ -38,12 +38,12 @@ class ClientSettings(BaseModel):
 
     @classmethod
     def api_values(cls, api) -> dict[str, Any]:
-        """The common values of a `channelwatch.config.Api`; subclasses add their own."""
+        """The common values of a `kernel.config.Api`; subclasses add their own."""
         return dict(base_url=api.base_url, page_size=api.page_size,
                     timeout_seconds=api.timeout_seconds, max_retries=api.max_retries,
                     max_wait_seconds=api.max_wait_seconds)
 
     @classmethod
     def from_api(cls, api, **overrides):
-        """The client settings of a `channelwatch.config.Api`."""
+        """The client settings of a `kernel.config.Api`."""
         return cls(**{**cls.api_values(api), **overrides})

@@ -15,7 +15,7 @@ on time, so the daily report is produced even on a quiet day.
    report, which shows it).
 
 The daily run starts an hour before `report.due_by` (council time) and carries a deadline
-alert at `report.due_by`: if the report is late, `channelwatch.orchestration.report_late` logs it
+alert at `report.due_by`: if the report is late, `orchestration.tasks.report_late` logs it
 and records a `pipeline.report_late` finding. Runs triggered by the assets have no logical
 date, hence no deadline. `CHANNELWATCH_DEADLINE_ALERTS=off` builds the DAG without the alert
 (used by `channelwatch demo`, because `airflow dags test` in Airflow 3.3.2 exits non-zero
@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from channelwatch import orchestration as cw
+from orchestration import tasks as cw
 
 SETTINGS = cw.settings()
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
-from channelwatch import orchestration as cw
+from orchestration import tasks as cw
 
 SETTINGS = cw.settings()
 

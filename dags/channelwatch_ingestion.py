@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from channelwatch import orchestration as cw
+from orchestration import tasks as cw
 
 SETTINGS = cw.settings()
 

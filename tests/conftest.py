@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from channelwatch.config import settings_from_dict
+from kernel.config import settings_from_dict
 from channelwatch.warehouse import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def sqlite_engine(tmp_path):
 @pytest.fixture
 def sandbox_factory():
     """Start sandboxes over data directories; all are stopped at the end of the test."""
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     started = []
 
@@ -100,7 +100,7 @@ def sandbox_factory():
 
 def make_settings(base_url: str | None = None, **overrides):
     """Settings with one account per platform (the sandbox's default accounts)."""
-    from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS
+    from sandbox.scenario import DEFAULT_ACCOUNTS
 
     data = {
         "accounts": {

@@ -14,9 +14,9 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import IO
 
-from channelwatch.config import load_settings
-from channelwatch.errors import UserError
-from channelwatch.items import Item, ItemError, parse_timestamp
+from kernel.config import load_settings
+from kernel.errors import UserError
+from kernel.items import Item, ItemError, parse_timestamp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

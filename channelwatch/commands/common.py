@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from channelwatch.config import Settings, load_settings
+from kernel.config import Settings, load_settings
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,8 @@ import getpass
 import json
 
 from channelwatch.commands.common import add_config_option, settings_from_args
-from channelwatch.errors import UserError
-from channelwatch.items import PLATFORMS
+from kernel.errors import UserError
+from kernel.items import PLATFORMS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

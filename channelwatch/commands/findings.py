@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from channelwatch.commands.common import add_config_option, settings_from_args
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 
 STATUS_CHOICES = ("new", "open", "acknowledged", "resolved", "dismissed")
 CATEGORY_CHOICES = ("safeguarding", "foi_request", "unanswered", "third_party_advertising",
@@ -118,7 +118,7 @@ def _instant(value: str | None, zone, *, end: bool) -> datetime | None:
     """A YYYY-MM-DD council-local day (its start; the next day's start for --until) or an
     ISO 8601 instant with an offset."""
     from channelwatch.findings import local_day_bounds
-    from channelwatch.items import ItemError, parse_timestamp
+    from kernel.items import ItemError, parse_timestamp
 
     if value is None:
         return None

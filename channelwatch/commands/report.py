@@ -6,7 +6,7 @@ import argparse
 from datetime import date, datetime, timezone
 
 from channelwatch.commands.common import add_config_option, progress, settings_from_args
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from channelwatch.errors import UserError
-from channelwatch.items import parse_timestamp, ItemError
+from kernel.errors import UserError
+from kernel.items import parse_timestamp, ItemError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = Path(args.data)
     if not data.is_dir():
@@ -77,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from channelwatch.sandbox.generate import generate
+    from sandbox.generate import generate
 
     if args.days < 1 or args.days > 3650:
         raise UserError(f"--days {args.days}: must be 1-3650")

@@ -17,8 +17,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine, select, update
 
-from channelwatch.config import Settings
-from channelwatch.errors import UserError
+from kernel.config import Settings
+from kernel.errors import UserError
 from channelwatch.findings import ACTIVE, CATEGORIES
 from channelwatch.report import charts
 from channelwatch.report import data as d

@@ -28,7 +28,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from channelwatch.config import Settings
+from kernel.config import Settings
 from channelwatch.findings import ACTIVE, CATEGORIES, local_day_bounds, status_as_of
 from channelwatch.warehouse.schema import (
     UTCDateTime,

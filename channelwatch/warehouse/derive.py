@@ -17,7 +17,7 @@ from typing import Iterable
 import holidays
 from sqlalchemy import Engine, and_, delete, insert, select
 
-from channelwatch.config import BusinessHours, Settings
+from kernel.config import BusinessHours, Settings
 from channelwatch.warehouse.locks import xact_lock
 from channelwatch.warehouse.schema import business_calendar, item_responses, items
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 
 
 def normalise_url(url: str) -> str:

@@ -20,8 +20,8 @@ from psycopg.types.json import set_json_dumps
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from channelwatch.config import Settings
-from channelwatch.items import Item, storable
+from kernel.config import Settings
+from kernel.items import Item, storable
 from channelwatch.warehouse.schema import (
     accounts,
     ingestion_run_endpoints,

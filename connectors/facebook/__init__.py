@@ -15,8 +15,8 @@ def build(account, credentials, api) -> FacebookConnector:
     """The connector for one Facebook Page.
 
     Args:
-        account: `channelwatch.config.Account` (id: the Page id).
+        account: `kernel.config.Account` (id: the Page id).
         credentials: `channelwatch.secrets.Credentials` holding a Page access token.
-        api: `channelwatch.config.Api`.
+        api: `kernel.config.Api`.
     """
     return FacebookConnector(account, credentials, api)

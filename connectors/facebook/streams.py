@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from channelwatch.items import Item
+from kernel.items import Item
 from connectors.graph.connector import GraphConnector
 from connectors.graph.streams import GraphStream, author, ref_id, timestamp
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Iterator
 
-from channelwatch.items import Item, ItemError, parse_timestamp
+from kernel.items import Item, ItemError, parse_timestamp
 from connectors.base import Batch, FetchResult, FetchState, Scope
 from connectors.errors import BadResponse
 from connectors.graph.client import GraphClient

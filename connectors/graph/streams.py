@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from channelwatch.items import Item, parse_timestamp
+from kernel.items import Item, parse_timestamp
 
 
 class GraphStream:

@@ -16,8 +16,8 @@ def build(account, credentials, api) -> InstagramConnector:
     """The connector for one Instagram business account.
 
     Args:
-        account: `channelwatch.config.Account` (id: the IG user id; handle: its username).
+        account: `kernel.config.Account` (id: the IG user id; handle: its username).
         credentials: `channelwatch.secrets.Credentials` holding the access token.
-        api: `channelwatch.config.Api`.
+        api: `kernel.config.Api`.
     """
     return InstagramConnector(account, credentials, api)

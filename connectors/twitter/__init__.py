@@ -17,8 +17,8 @@ def build(account, credentials, api) -> TwitterConnector:
     """The connector for one X account.
 
     Args:
-        account: `channelwatch.config.Account` (id: the numeric X user id).
+        account: `kernel.config.Account` (id: the numeric X user id).
         credentials: `channelwatch.secrets.Credentials` (token: the bearer token).
-        api: `channelwatch.config.Api`.
+        api: `kernel.config.Api`.
     """
     return TwitterConnector(account, credentials, TwitterSettings.from_api(api))

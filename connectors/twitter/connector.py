@@ -80,7 +80,7 @@ class TwitterConnector:
     """The connector for one X account (see the module docstring).
 
     Args:
-        account: `channelwatch.config.Account`; its id is the numeric X user id.
+        account: `kernel.config.Account`; its id is the numeric X user id.
         credentials: `channelwatch.secrets.Credentials`; the token is an app-only bearer token.
         settings: `TwitterSettings`.
         client: a ready client (tests); built from the above otherwise.

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator, Mapping
 
-from channelwatch.items import Item, parse_timestamp
+from kernel.items import Item, parse_timestamp
 
 PLATFORM = "twitter"
 TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,entities,edit_history_tweet_ids"

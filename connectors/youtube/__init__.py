@@ -17,9 +17,9 @@ def build(account, credentials, api) -> YouTubeConnector:
     """The connector for one channel.
 
     Args:
-        account: `channelwatch.config.Account` (id: the channel id, UC...).
+        account: `kernel.config.Account` (id: the channel id, UC...).
         credentials: `channelwatch.secrets.Credentials`: an API key, or an OAuth access
             token of the channel's owner with extra {"auth": "oauth"}.
-        api: `channelwatch.config.Api`.
+        api: `kernel.config.Api`.
     """
     return YouTubeConnector(account, credentials, YouTubeSettings.from_api(api))

@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterator
 
-from channelwatch.items import parse_timestamp
+from kernel.items import parse_timestamp
 from connectors.base import Batch, FetchResult, FetchState, Scope
 from connectors.errors import ConnectorError
 from connectors.youtube import streams
@@ -57,7 +57,7 @@ class YouTubeConnector:
     """The connector for one YouTube channel (see the module docstring).
 
     Args:
-        account: `channelwatch.config.Account`; its id is the channel id (UC...).
+        account: `kernel.config.Account`; its id is the channel id (UC...).
         credentials: `channelwatch.secrets.Credentials`. The token is an API key, or an
             OAuth access token of the channel's owner when extra.auth is "oauth" (or the
             token looks like one, "ya29.").

@@ -1,4 +1,4 @@
-"""Settings of the YouTube client, validated once from `channelwatch.config.Api`."""
+"""Settings of the YouTube client, validated once from `kernel.config.Api`."""
 
 from __future__ import annotations
 

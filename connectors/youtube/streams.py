@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Iterator, Mapping
 
-from channelwatch.items import Item, parse_timestamp
+from kernel.items import Item, parse_timestamp
 
 PLATFORM = "youtube"
 WATCH = "https://www.youtube.com/watch?v="

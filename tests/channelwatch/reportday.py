@@ -1,6 +1,6 @@
 """A realistic report day for the report, findings and delivery tests.
 
-Synthetic threads from channelwatch.sandbox.scenario become canonical items; each evening
+Synthetic threads from sandbox.scenario become canonical items; each evening
 of a run of days the items published so far are loaded and "checked", and the findings are
 synced exactly as the pipeline does. The checks here are the scenario's own labels (what
 the generator meant each message to be), so the tests do not depend on the checks
@@ -13,10 +13,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from checks import Finding  # re-exported: the report tests build findings from here
-from channelwatch.businesstime import add_business_hours, add_working_days
+from kernel.businesstime import add_business_hours, add_working_days
 from channelwatch.findings import sync_findings
-from channelwatch.items import Item
-from channelwatch.sandbox.scenario import Thread, generate_threads
+from kernel.items import Item
+from sandbox.scenario import Thread, generate_threads
 from sqlalchemy import select, update
 
 from channelwatch.warehouse import derive, load

@@ -31,7 +31,7 @@ DATA_END = datetime(2021, 6, 3, 12, 0, tzinfo=timezone.utc)  # data runs two day
 
 
 def _sandbox(tmp_path, sandbox_factory, end=DATA_END, days=9):
-    from channelwatch.sandbox.generate import generate
+    from sandbox.generate import generate
 
     generate(tmp_path / "data", days, 8, seed=5, end=end)
     return sandbox_factory(tmp_path / "data")

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from channelwatch.delivery import send_report, send_safeguarding_alerts
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 from channelwatch.findings import finding_id, sync_findings, transition
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.report import build_report
 from channelwatch.warehouse import load
 from channelwatch.warehouse.schema import finding_events, findings, reports

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 from channelwatch.findings import (
     finding_id,
     get_finding,
@@ -19,7 +19,7 @@ from channelwatch.findings import (
     sync_findings,
     transition,
 )
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.warehouse import load
 from channelwatch.warehouse.schema import finding_events, findings, items
 from tests.channelwatch.reportday import Finding

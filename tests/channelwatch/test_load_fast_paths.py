@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from channelwatch.config import settings_from_dict
+from kernel.config import settings_from_dict
 from channelwatch.ingest import SeenIds
-from channelwatch.items import Item, _storable, storable, storable_text
+from kernel.items import Item, _storable, storable, storable_text
 from channelwatch.warehouse import load
 from channelwatch.warehouse.schema import item_versions, items
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from channelwatch import pipeline
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.secrets import Credentials
 from channelwatch.warehouse import load
 from channelwatch.warehouse.schema import (
@@ -72,7 +72,7 @@ def count(engine, table, *where) -> int:
 
 
 def generate_sandbox(tmp_path, sandbox_factory, days=3, per_day=8, end=None):
-    from channelwatch.sandbox.generate import generate
+    from sandbox.generate import generate
 
     generate(tmp_path / "data", days, per_day, seed=3, end=end)
     return sandbox_factory(tmp_path / "data")

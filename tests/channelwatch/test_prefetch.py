@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channelwatch.ingest import PREFETCH, ingest_account, prefetched
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.secrets import Credentials
 from channelwatch.warehouse.schema import items
 from connectors.base import Batch, FetchResult, RawPage

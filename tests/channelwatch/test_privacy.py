@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select, text
 
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.privacy import erase_author, make_pseudonymiser
 from channelwatch.warehouse import load
 from channelwatch.warehouse import schema as s

@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 from channelwatch.findings import ACTIVE, finding_id, sync_findings, transition
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.report import build_report
 from channelwatch.report.build import csv_cell, highlight, safe_url
 from channelwatch.warehouse import load

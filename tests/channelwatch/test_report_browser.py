@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from channelwatch.findings import sync_findings
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.report import build_report
 from channelwatch.warehouse import load
 from tests.channelwatch.reportday import Finding, build_days

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from channelwatch.commands.demo import demo_config, demo_connections
+from orchestration.commands.demo import demo_config, demo_connections
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ def cli(*args, env=None, cwd=None):
 
 
 def test_run_ingests_checks_and_prints_the_report_path_last(tmp_path, sandbox_factory):
-    from channelwatch.sandbox.generate import generate
+    from sandbox.generate import generate
 
     generate(tmp_path / "data", 2, 6, seed=2)
     sandbox = sandbox_factory(tmp_path / "data")

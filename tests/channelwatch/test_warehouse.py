@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, inspect, select, text
 
-from channelwatch.items import Item
+from kernel.items import Item
 from channelwatch.warehouse import derive, load, make_engine, upgrade
 from channelwatch.warehouse.migrate import current_revision, head_revision
 from channelwatch.warehouse.schema import item_versions, items, raw_payloads, watermarks

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from channelwatch.config import Settings, settings_from_dict
-from channelwatch.items import Item
+from kernel.config import Settings, settings_from_dict
+from kernel.items import Item
 from checks import run_checks
 
 AS_OF = datetime(2025, 3, 20, 12, tzinfo=UTC)

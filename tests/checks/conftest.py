@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channelwatch.config import Settings, settings_from_dict
+from kernel.config import Settings, settings_from_dict
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings, strategies as st
 
-from channelwatch.config import Settings
-from channelwatch.items import Item
+from kernel.config import Settings
+from kernel.items import Item
 from checks.context import Context, analyse_item
 from checks.matcher import expand, leet_variants
 from checks.normalise import TOKEN_RE, analyse, normalise, tokens

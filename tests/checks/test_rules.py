@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channelwatch.config import Settings, settings_from_dict
+from kernel.config import Settings, settings_from_dict
 from tests.checks.checks_helpers import AS_OF, make, rules_for
 
 # -- third-party advertising ---------------------------------------------------------------
@@ -317,7 +317,7 @@ def test_items_posted_after_as_of_are_not_checked_yet():
 
 
 def test_a_configured_lexicon_replaces_the_shipped_one(tmp_path):
-    from channelwatch.config import load_settings
+    from kernel.config import load_settings
 
     (tmp_path / "swears.yml").write_text("strong: [blimey]\nmasked: []\nmild: []\n")
     cfg = tmp_path / "c.yml"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channelwatch.config import Settings
+from kernel.config import Settings
 from checks import awaiting_reply, responsiveness, run_checks
 from tests.checks.checks_helpers import make, rules_for
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from channelwatch.ingest import ingest_account
-from channelwatch.sandbox.graph import graph_time
-from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS
+from sandbox.graph import graph_time
+from sandbox.scenario import DEFAULT_ACCOUNTS
 from channelwatch.warehouse.schema import items
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)

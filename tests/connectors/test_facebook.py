@@ -63,7 +63,7 @@ def page_data(tmp_path):
 @pytest.fixture(scope="module")
 def shared_page(tmp_path_factory):
     """One sandbox over the page for the fault tests (each gets its own warehouse)."""
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     running = server.start(_write_page(tmp_path_factory.mktemp("page") / "data"))
     running.sandbox.store.clock = NOW
@@ -322,6 +322,6 @@ def test_the_token_is_never_stored_or_logged(engine, sandbox_factory, fake_token
     # The sandbox stands in for graph.facebook.com, which does see the token; our side
     # (connector, requests, urllib3, ingestion) must not log it.
     ours = "\n".join(r.getMessage() for r in caplog.records
-                     if not r.name.startswith("channelwatch.sandbox"))
+                     if not r.name.startswith("sandbox"))
     assert "access_token=REDACTED" in ours  # urllib3's DEBUG request lines, redacted
     assert token not in ours

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from channelwatch.config import Account
+from kernel.config import Account
 from connectors.errors import BadResponse, ConnectorError, TransientError
 from connectors.facebook.streams import CommentsStream as FacebookComments
 from connectors.facebook.streams import PostsStream

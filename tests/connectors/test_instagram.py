@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from channelwatch.sandbox.graph import render
-from channelwatch.sandbox.scenario import generate_threads
+from sandbox.graph import render
+from sandbox.scenario import generate_threads
 from tests.conftest import make_settings
 from tests.connectors.graph_data import (
     IG_HANDLE,

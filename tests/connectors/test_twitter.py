@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import select, text
 
 from channelwatch.ingest import ingest_account
-from channelwatch.items import Item
-from channelwatch.sandbox import twitter as sandbox
-from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
+from kernel.items import Item
+from sandbox import twitter as sandbox
+from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
 from channelwatch.secrets import Credentials
 from channelwatch.warehouse.schema import items
 from connectors.base import FetchState
@@ -269,7 +269,7 @@ def test_an_expired_token_fails_its_account_only_and_no_token_is_stored_or_logge
                              for t in ("raw_payloads", "ingestion_runs", "items", "watermarks")])
     assert fake_tokens["twitter"] not in stored
     ours = "\n".join(r.getMessage() for r in caplog.records
-                     if not r.name.startswith("channelwatch.sandbox"))
+                     if not r.name.startswith("sandbox"))
     assert "Bearer ***" in ours  # tweepy logs its request headers at DEBUG, redacted
     assert fake_tokens["twitter"] not in ours
 
@@ -290,7 +290,7 @@ def run_pass(conn: TwitterConnector, now: datetime = NOW) -> list[Item]:
 
 @pytest.fixture(scope="module")
 def _small_account(tmp_path_factory):
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = tmp_path_factory.mktemp("twitter") / "data"
     sandbox.render([thread(own("p1", ago(days=1), "Hello"),

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select, text
 
 from channelwatch.ingest import ingest_account
-from channelwatch.items import Item
-from channelwatch.sandbox import youtube as sandbox
-from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
+from kernel.items import Item
+from sandbox import youtube as sandbox
+from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
 from channelwatch.secrets import Credentials
 from channelwatch.warehouse.schema import items
 from connectors.base import FetchState
@@ -238,7 +238,7 @@ def test_an_expired_key_fails_its_account_only_and_no_key_is_stored_or_logged(
     stored = everything_stored(engine)
     assert fake_tokens["youtube"] not in stored
     ours = "\n".join(r.getMessage() for r in caplog.records
-                     if not r.name.startswith("channelwatch.sandbox"))  # the sandbox is Google
+                     if not r.name.startswith("sandbox"))  # the sandbox is Google
     assert "key=***" in ours  # googleapiclient logs request URLs at DEBUG, redacted
     assert fake_tokens["youtube"] not in ours
     with engine.connect() as conn:
@@ -263,7 +263,7 @@ def run_pass(conn: YouTubeConnector, now: datetime = NOW) -> list[Item]:
 
 @pytest.fixture(scope="module")
 def _small_channel(tmp_path_factory):
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = tmp_path_factory.mktemp("youtube") / "data"
     sandbox.render([video(own("va", ago(days=1), "Hello"),

@@ -27,8 +27,8 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from channelwatch.airflow_local import DAGS_FOLDER, ROOT, airflow_executable
-from channelwatch.commands.demo import demo_config, demo_connections
+from orchestration.local import DAGS_FOLDER, ROOT, airflow_executable
+from orchestration.commands.demo import demo_config, demo_connections
 from tests.conftest import PG_ADMIN_URL, missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -69,8 +69,8 @@ class Stack:
         self.queue = f"channelwatch-test-{tag}"
         self.port = _free_port()
 
-        from channelwatch.sandbox import server
-        from channelwatch.sandbox.generate import generate
+        from sandbox import server
+        from sandbox.generate import generate
 
         generate(tmp / "data", 3, 8, seed=5)
         self.sandbox = server.start(tmp / "data")

@@ -24,8 +24,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from channelwatch.airflow_local import ROOT, local_env, run_airflow, task_outcomes
-from channelwatch.commands.demo import demo_config, demo_connections
+from orchestration.local import ROOT, local_env, run_airflow, task_outcomes
+from orchestration.commands.demo import demo_config, demo_connections
 from channelwatch.warehouse import make_engine
 from channelwatch.warehouse.schema import findings, ingestion_runs, items, quarantined_batches
 
@@ -38,8 +38,8 @@ class Day:
     """The sandbox, configuration, warehouse and Airflow home shared by this module."""
 
     def __init__(self, tmp: Path) -> None:
-        from channelwatch.sandbox import server
-        from channelwatch.sandbox.generate import generate
+        from sandbox import server
+        from sandbox.generate import generate
 
         self.tmp = tmp
         generate(tmp / "data", 3, 8, seed=11)

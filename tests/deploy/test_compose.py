@@ -101,7 +101,7 @@ def test_every_environment_variable_is_read_by_something():
     conf.load_providers_configuration()
     options = {(section, key) for section, body in conf.configuration_description.items()
                for key in body.get("options", {})}
-    from channelwatch.config import load_settings
+    from kernel.config import load_settings
 
     example = load_settings(ROOT / "channelwatch.example.yml")
     conn_ids = {a.conn_id for _, a in example.accounts.all()} | {

@@ -172,7 +172,7 @@ CASES = [
 def _template(root: Path) -> Path:
     """A directory with a good configuration, a migrated warehouse holding one finding, and
     the inputs the cases refer to."""
-    from channelwatch.config import settings_from_dict
+    from kernel.config import settings_from_dict
     from channelwatch.findings import sync_findings
     from channelwatch.warehouse import make_engine, upgrade
 

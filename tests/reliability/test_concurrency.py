@@ -35,7 +35,7 @@ NOW = datetime(2026, 3, 3, 15, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = world.build_dataset(tmp_path_factory.mktemp("concurrent") / "data")
     running = server.start(data)
@@ -203,7 +203,7 @@ def test_two_passes_of_one_account_at_once_both_succeed(sandbox, pg_database, fa
 
 def test_the_quality_gate_validates_each_threads_own_batch():
     from checks import quality
-    from channelwatch.items import Item
+    from kernel.items import Item
 
     def batch(n, platform):
         return [Item(platform=platform, id=f"{platform}{i}", kind="post", account="a",

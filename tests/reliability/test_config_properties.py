@@ -31,7 +31,7 @@ import yaml
 from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
 from pydantic import BaseModel
 
-from channelwatch.config import (
+from kernel.config import (
     LEXICON_FAMILIES,
     ConfigError,
     Settings,

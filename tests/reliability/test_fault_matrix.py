@@ -76,7 +76,7 @@ CELLS = [pytest.param(name, variant, platform, dialect,
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     """One sandbox over the data set for the whole matrix; each cell has its warehouse."""
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = world.build_dataset(tmp_path_factory.mktemp("matrix") / "data")
     running = server.start(data)

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import select
 
 from channelwatch import pipeline
-from channelwatch.sandbox import graph, twitter, youtube
-from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS, Message, Thread
+from sandbox import graph, twitter, youtube
+from sandbox.scenario import DEFAULT_ACCOUNTS, Message, Thread
 from channelwatch.warehouse.schema import findings, items, raw_payloads
 from tests.conftest import make_settings
 from tests.reliability.world import PLATFORMS, T1
@@ -70,7 +70,7 @@ def threads() -> list[Thread]:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = tmp_path_factory.mktemp("hostile") / "data"
     story = threads()

@@ -94,7 +94,7 @@ def diff(a: dict, b: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = world.build_dataset(tmp_path_factory.mktemp("days") / "data")
     running = server.start(data)

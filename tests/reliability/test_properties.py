@@ -21,15 +21,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from channelwatch.businesstime import (
+from kernel.businesstime import (
     add_business_hours,
     add_working_days,
     business_hours_between,
     calendar,
     is_working_day,
 )
-from channelwatch.config import BusinessHours, Settings
-from channelwatch.items import Item
+from kernel.config import BusinessHours, Settings
+from kernel.items import Item
 from checks import run_checks
 from checks.normalise import _CONFUSABLES, normalise
 

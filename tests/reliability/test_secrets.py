@@ -39,7 +39,7 @@ LOGGERS = ("urllib3", "requests", "tweepy", "googleapiclient", "googleapiclient.
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    from channelwatch.sandbox import server
+    from sandbox import server
 
     data = world.build_dataset(tmp_path_factory.mktemp("secrets") / "data")
     running = server.start(data)
@@ -106,11 +106,11 @@ def test_no_token_is_logged_stored_reported_or_quoted_in_an_error(
                              if p.is_file()),
         "log records": "\n".join(
             f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records
-            if not r.name.startswith("channelwatch.sandbox")),
+            if not r.name.startswith("sandbox")),
     }
     out, err = capfd.readouterr()
     places["stdout and stderr"] = "\n".join(
-        line for line in (out + err).splitlines() if "channelwatch.sandbox" not in line)
+        line for line in (out + err).splitlines() if "sandbox" not in line)
     # The searches are not vacuous: the paging links and request lines were there, redacted.
     assert "access_token=REDACTED" in places["warehouse"]
     assert any(r.name.startswith("urllib3") for r in caplog.records)
@@ -125,7 +125,9 @@ def test_credentials_read_are_registered_with_airflows_secret_masker(fake_tokens
 
     from channelwatch.privacy import pseudonymiser
     from channelwatch.secrets import get_credentials
+    from orchestration.credentials import install
 
+    install()  # as every task body and the CLI do where Airflow is installed
     monkeypatch.setenv("AIRFLOW_CONN_CW_APP", '{"password": "FAKE-APP-TOKEN-123", '
                                               '"extra": {"app_secret": "FAKE-APP-SECRET-456"}}')
     for platform in world.PLATFORMS:

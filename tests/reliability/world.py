@@ -20,10 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, select, text
 
-from channelwatch.items import parse_timestamp
-from channelwatch.sandbox import graph, twitter, youtube
-from channelwatch.sandbox.native import deleted_at, text_at
-from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS, Edit, generate_threads
+from kernel.items import parse_timestamp
+from sandbox import graph, twitter, youtube
+from sandbox.native import deleted_at, text_at
+from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, generate_threads
 from channelwatch.warehouse.schema import item_versions, items, metadata, watermarks
 
 PLATFORMS = ("facebook", "instagram", "youtube", "twitter")

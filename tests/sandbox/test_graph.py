@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from channelwatch.sandbox.graph import GraphError, parse_fields, render
-from channelwatch.sandbox.scenario import Message, Thread, generate_threads
+from sandbox.graph import GraphError, parse_fields, render
+from sandbox.scenario import Message, Thread, generate_threads
 from tests.connectors.graph_data import (
     IG_USER,
     NOW,
@@ -168,8 +168,8 @@ def test_faults_look_like_graph(graph, endpoint, fault, code, headers):
 
 
 def test_endpoint_names(graph):
-    from channelwatch.sandbox.graph import Api
-    from channelwatch.sandbox.server import Request
+    from sandbox.graph import Api
+    from sandbox.server import Request
 
     api = Api(graph.running.sandbox.store)
     name = lambda path: api.endpoint(Request("GET", path, {}, {}))  # noqa: E731

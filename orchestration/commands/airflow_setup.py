@@ -11,7 +11,7 @@ import argparse
 import os
 
 from channelwatch.commands.common import add_config_option, progress, settings_from_args
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _setup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from channelwatch.airflow_local import run_airflow
+    from orchestration.local import run_airflow
 
     settings = settings_from_args(args)
     if not args.skip_migrate:
@@ -43,7 +43,7 @@ def _setup(args: argparse.Namespace) -> int:
         if result.returncode != 0:
             raise UserError(f"`airflow db migrate` failed (exit {result.returncode}); "
                             f"see {result.log}:\n{result.tail(15)}")
-    from channelwatch.orchestration import ensure_pools
+    from orchestration.tasks import ensure_pools
 
     for name, slots in ensure_pools(settings).items():
         print(f"pool {name}: {slots} slots")

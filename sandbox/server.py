@@ -1,7 +1,7 @@
 """A local HTTP server speaking the four platforms' APIs, for the demo, tests and benches.
 
 The core here is platform-neutral: it routes each request to the platform module whose
-paths it matches (channelwatch/sandbox/{graph,youtube,twitter}.py), counts calls per
+paths it matches (sandbox/{graph,youtube,twitter}.py), counts calls per
 endpoint, and injects faults switched on per endpoint. Platform modules turn native
 objects from the data directory into responses (see docs/sandbox.md).
 
@@ -282,9 +282,9 @@ def _load_platform_apis(store: Store) -> list[PlatformApi]:
     apis = []
     for module_name in ("graph", "youtube", "twitter"):
         try:
-            module = __import__(f"channelwatch.sandbox.{module_name}", fromlist=["Api"])
+            module = __import__(f"sandbox.{module_name}", fromlist=["Api"])
         except ModuleNotFoundError as exc:
-            if exc.name == f"channelwatch.sandbox.{module_name}":
+            if exc.name == f"sandbox.{module_name}":
                 continue
             raise
         apis.append(module.Api(store))

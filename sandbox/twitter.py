@@ -44,7 +44,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from channelwatch.sandbox.native import (
+from sandbox.native import (
     building_index,
     decode_token,
     digest,
@@ -55,7 +55,7 @@ from channelwatch.sandbox.native import (
     text_at,
     write_json_line,
 )
-from channelwatch.sandbox.server import Request, Response, Store
+from sandbox.server import Request, Response, Store
 
 PLATFORM = "twitter"
 TWITTER_EPOCH_MS = 1288834974657

@@ -3,7 +3,7 @@
 `generate_threads(...)` builds abstract threads: a council post (or, on X, a public
 mention) with public comments and replies at several depths, the council's replies
 (prompt, late and missing), edits, deletions, and examples of everything the compliance
-checks look for. Each platform module in channelwatch/sandbox/ renders these threads as its
+checks look for. Each platform module in sandbox/ renders these threads as its
 API's native objects (`render(threads, out_dir)`), so the four data sets tell one story.
 
 Every message carries `label`, what the generator meant it to be, so tests and benches can
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
-PLATFORMS = ("facebook", "instagram", "youtube", "twitter")
+from kernel.vocabulary import PLATFORMS  # noqa: E402
 
 
 @dataclasses.dataclass(slots=True)

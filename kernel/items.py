@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-PLATFORMS = ("facebook", "instagram", "youtube", "twitter")
+from kernel.vocabulary import PLATFORMS  # noqa: E402 - re-exported: items name their platform
 KINDS = ("post", "comment", "mention", "message")
 
 FIELDS = (

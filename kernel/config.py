@@ -9,7 +9,7 @@ connection that holds its credentials (see channelwatch.secrets).
 "Hostile configuration"):
 
 - the file is a regular file of at most `MAX_CONFIG_BYTES`, read with a bounded read,
-  and parsed by `channelwatch.yamlsafe` (no duplicate keys, anchors or aliases, base-60 or
+  and parsed by `kernel.yamlsafe` (no duplicate keys, anchors or aliases, base-60 or
   octal numbers, nesting deeper than 32);
 - every key is known (unknown keys are refused everywhere, lexicon families included);
 - every number is finite and within a range the code computes with; times of day are
@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from channelwatch import yamlsafe
-from channelwatch.yamlsafe import key_path
+from kernel.yamlsafe import key_path
 
 DEFAULT_WAREHOUSE_URL = "sqlite:///var/warehouse.db"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

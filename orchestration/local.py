@@ -28,7 +28,7 @@ def airflow_executable() -> str:
         return str(here)
     found = shutil.which("airflow")
     if not found:
-        from channelwatch.errors import UserError
+        from kernel.errors import UserError
 
         raise UserError("the `airflow` command is not installed in this environment "
                         "(run `make venv`)")

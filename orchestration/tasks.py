@@ -1,7 +1,7 @@
 """What the DAG files need from channelwatch: names, schedules, pools, and the task bodies.
 
 DAG files (dags/) only wire. This module is what they import at parse time, so it imports
-nothing heavy at module level: the standard library and channelwatch.config (pydantic and
+nothing heavy at module level: the standard library and kernel.config (pydantic and
 PyYAML, which airflow.sdk loads anyway). Airflow, SQLAlchemy, pandas and Great Expectations
 are imported inside the functions that run in a task.
 
@@ -24,9 +24,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
-from channelwatch.config import Settings, load_settings
+from kernel.config import Settings, load_settings
 
-PLATFORMS = ("facebook", "instagram", "youtube", "twitter")
+from kernel.vocabulary import PLATFORMS  # noqa: E402
 POOL_PREFIX = "channelwatch_"
 DAG_TAGS = ["channelwatch"]
 
@@ -117,7 +117,7 @@ def report_deadline(s: Settings):
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
         interval=REPORT_LEAD,
-        callback=SyncCallback("channelwatch.orchestration.report_late"),
+        callback=SyncCallback("orchestration.tasks.report_late"),
         name="daily report late",
     )
 
@@ -157,7 +157,9 @@ def ensure_pools(s: Settings | None = None) -> dict[str, int]:
 def _warehouse() -> Iterator[tuple[Settings, Any]]:
     """The settings and a warehouse engine for one task body, disposed of afterwards."""
     from channelwatch.warehouse import make_engine
+    from orchestration.credentials import install
 
+    install()
     s = settings()
     engine = make_engine(s.resolved_warehouse_url())
     try:
@@ -211,7 +213,7 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     timeouts) is retried with exponential backoff by Airflow.
     """
     from channelwatch import pipeline
-    from channelwatch.errors import CredentialsError
+    from kernel.errors import CredentialsError
 
     # A backfill run reads its data interval as it stood (until its end); any other run is
     # live and reads the platforms as they are when it starts.
@@ -223,11 +225,10 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     except pipeline.BatchQuarantined as exc:
         raise _fail(str(exc)) from None
     except pipeline.IngestionFailed as exc:
-        # Credentials refused or missing (the message names the Airflow connection) and a
-        # spent YouTube quota do not mend within the retries: fail now, say why once.
-        message = str(exc)
-        if "Airflow connection" in message or "quota" in message.lower():
-            raise _fail(message) from None
+        # Credentials refused or missing and a spent YouTube quota do not mend within the
+        # retries: fail now, say why once.
+        if exc.lasting:
+            raise _fail(str(exc)) from None
         raise
     except CredentialsError as exc:
         raise _fail(str(exc)) from None

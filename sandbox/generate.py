@@ -1,6 +1,6 @@
 """`channelwatch sandbox generate`: a realistic synthetic data set for all four platforms.
 
-The platform-neutral story comes from channelwatch.sandbox.scenario; each platform module
+The platform-neutral story comes from sandbox.scenario; each platform module
 renders its threads as native API objects (see docs/sandbox.md for the file formats).
 """
 
@@ -12,13 +12,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS, PLATFORMS, Thread, generate_threads
+from sandbox.scenario import DEFAULT_ACCOUNTS, PLATFORMS, Thread, generate_threads
 
 RENDERERS = {
-    "facebook": "channelwatch.sandbox.graph",
-    "instagram": "channelwatch.sandbox.graph",
-    "youtube": "channelwatch.sandbox.youtube",
-    "twitter": "channelwatch.sandbox.twitter",
+    "facebook": "sandbox.graph",
+    "instagram": "sandbox.graph",
+    "youtube": "sandbox.youtube",
+    "twitter": "sandbox.twitter",
 }
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from channelwatch.commands.common import progress
-from channelwatch.errors import UserError
+from kernel.errors import UserError
 
 DEMO_DAYS = 7
 DEMO_PER_DAY = 40
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def demo_config(base_url: str, warehouse_url: str, reports: Path) -> dict:
     """The demo's configuration: the sandbox's accounts, its URL, where things go."""
-    from channelwatch.sandbox.scenario import DEFAULT_ACCOUNTS
+    from sandbox.scenario import DEFAULT_ACCOUNTS
 
     return {
         "council": "Bracknell Forest Council",
@@ -87,10 +87,10 @@ def _step(n: int, total: int, message: str) -> None:
 def _demo(args: argparse.Namespace) -> int:
     import yaml
 
-    from channelwatch.airflow_local import local_env, run_airflow, run_state, task_outcomes
-    from channelwatch.orchestration import HOUSEKEEPING_DAG, INGESTION_DAG, REPORT_DAG
-    from channelwatch.sandbox import server
-    from channelwatch.sandbox.generate import generate
+    from orchestration.local import local_env, run_airflow, run_state, task_outcomes
+    from orchestration.tasks import HOUSEKEEPING_DAG, INGESTION_DAG, REPORT_DAG
+    from sandbox import server
+    from sandbox.generate import generate
     from channelwatch.warehouse import make_engine, upgrade
 
     if not 1 <= args.days <= 60:
@@ -182,7 +182,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _zone(config_path: Path):
-    from channelwatch.config import load_settings
+    from kernel.config import load_settings
 
     return load_settings(config_path).business_hours.zone
 
@@ -192,7 +192,7 @@ def _run_cli(args: list[str], env: dict[str, str], log: Path):
     import subprocess
     import sys
 
-    from channelwatch.airflow_local import ROOT, AirflowRun
+    from orchestration.local import ROOT, AirflowRun
 
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

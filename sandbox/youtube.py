@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from channelwatch.sandbox.native import (
+from sandbox.native import (
     building_index,
     b64id,
     decode_token,
@@ -49,7 +49,7 @@ from channelwatch.sandbox.native import (
     text_at,
     write_json_line,
 )
-from channelwatch.sandbox.server import Request, Response, Store
+from sandbox.server import Request, Response, Store
 
 PLATFORM = "youtube"
 PREFIX = "/youtube/v3/"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from channelwatch.config import ConfigError, load_settings
+from kernel.config import ConfigError, load_settings
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "channelwatch.example.yml"

@@ -6,14 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from channelwatch.businesstime import (
+from kernel.businesstime import (
     add_business_hours,
     add_working_days,
     business_hours_between,
     holidays_in,
     is_working_day,
 )
-from channelwatch.config import BusinessHours
+from kernel.config import BusinessHours
 
 LONDON = ZoneInfo("Europe/London")
 BH = BusinessHours()
@@ -127,8 +127,8 @@ def test_hours_until_a_fixed_end_matches_business_hours_between():
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from channelwatch.businesstime import HoursUntil, business_hours_between, calendar
-    from channelwatch.config import Settings
+    from kernel.businesstime import HoursUntil, business_hours_between, calendar
+    from kernel.config import Settings
 
     cal = calendar(Settings().business_hours)
     rng = random.Random(4)
@@ -146,8 +146,8 @@ def test_add_hours_fast_path_matches_the_day_by_day_walk():
     import random
     from datetime import UTC, datetime, timedelta
 
-    from channelwatch.businesstime import calendar
-    from channelwatch.config import Settings
+    from kernel.businesstime import calendar
+    from kernel.config import Settings
 
     cal = calendar(Settings().business_hours)
     rng = random.Random(2)

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as _holidays
 
-from channelwatch.config import WEEKDAYS, BusinessHours
+from kernel.config import WEEKDAYS, BusinessHours
 
 __all__ = [
     "Calendar",

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from channelwatch import config as config_module, yamlsafe
-from channelwatch.config import (
+from kernel import config as config_module, yamlsafe
+from kernel.config import (
     LEXICON_FAMILIES,
     MAX_CONFIG_BYTES,
     MAX_LEXICON_BYTES,

@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlencode
 
-from channelwatch.items import ItemError, parse_timestamp
-from channelwatch.sandbox.native import write_json_line
-from channelwatch.sandbox.scenario import Message, Thread
-from channelwatch.sandbox.server import Request, Response, Store
+from kernel.items import ItemError, parse_timestamp
+from sandbox.native import write_json_line
+from sandbox.scenario import Message, Thread
+from sandbox.server import Request, Response, Store
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100  # Graph caps `limit` on these edges at 100

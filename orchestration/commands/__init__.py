@@ -1,0 +1,1 @@
+"""Command-line commands that drive Airflow; `channelwatch.cli` lists them by name."""
