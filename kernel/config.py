@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from channelwatch import yamlsafe
+from kernel import yamlsafe
 from kernel.yamlsafe import key_path
 
 DEFAULT_WAREHOUSE_URL = "sqlite:///var/warehouse.db"
