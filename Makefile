@@ -15,7 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # not marked slow must pass on any date (.ci/run runs both shifts after `make test`).
 SHIFT ?= +365d
 
-.PHONY: demo test test-clock venv services chromium faketime tools clean
+.PHONY: demo test test-clock lint venv services chromium faketime tools clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,14 @@ tools: chromium faketime
 
 test: $(STAMP) services tools
 	$(BIN)/python -m pytest -q
+
+# The habits of a maintained codebase: ruff (lint and format), sqlfluff over the views, and
+# the import contracts (also a test). Settings: pyproject.toml, .sqlfluff, .importlinter.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint sql/
+	$(BIN)/lint-imports
 
 # The monotonic clock moves with the rest (leaving it alone makes Python's sleeps fail with
 # EINVAL); the multi-threaded libfaketime, since the sandbox serves from threads.

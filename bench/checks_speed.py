@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from kernel.config import Settings  # noqa: E402
-from kernel.items import Item  # noqa: E402
 from checks import run_checks  # noqa: E402
 from checks.matcher import expand, load_family  # noqa: E402
+from kernel.config import Settings  # noqa: E402
+from kernel.items import Item  # noqa: E402
 
 CLEAN = [
     "Our libraries are open as usual this weekend, pop in and say hello",
@@ -83,8 +83,21 @@ def synthetic(n: int, seed: int = 7) -> list[Item]:
         when = start + timedelta(minutes=7 * i)
         post = f"p{i}"
         platform = rng.choice(("facebook", "instagram", "youtube", "twitter"))
-        items.append(Item(platform, post, "post", "acct", "acct", "Council", True, None, post,
-                          when, rng.choice(HITS) if rng.random() < 0.05 else rng.choice(CLEAN)))
+        items.append(
+            Item(
+                platform,
+                post,
+                "post",
+                "acct",
+                "acct",
+                "Council",
+                True,
+                None,
+                post,
+                when,
+                rng.choice(HITS) if rng.random() < 0.05 else rng.choice(CLEAN),
+            )
+        )
         replied = rng.random() < 0.8
         size = rng.randint(5, 35)
         for j in range(1, size):
@@ -96,10 +109,26 @@ def synthetic(n: int, seed: int = 7) -> list[Item]:
                 text = f"{text} {rng.choice(CLEAN).lower()}"
             if own:
                 text = "Thanks for getting in touch, we have passed this to the team."
-            kind = "mention" if platform == "twitter" else rng.choice(
-                ("comment", "comment", "comment", "message"))
-            items.append(Item(platform, f"c{i}", kind, "acct", "acct" if own else f"u{i % 997}",
-                              "Council" if own else "Resident", own, post, post, when, text))
+            kind = (
+                "mention"
+                if platform == "twitter"
+                else rng.choice(("comment", "comment", "comment", "message"))
+            )
+            items.append(
+                Item(
+                    platform,
+                    f"c{i}",
+                    kind,
+                    "acct",
+                    "acct" if own else f"u{i % 997}",
+                    "Council" if own else "Resident",
+                    own,
+                    post,
+                    post,
+                    when,
+                    text,
+                )
+            )
         i += 1
     items = items[:n]
     rng.shuffle(items)
@@ -142,9 +171,16 @@ def main() -> int:
         ref = min(ref, time.process_time() - t0)
 
     # Calibration: the issue quotes ~14,000 items/s for a 500-term regex alternation here.
-    terms = sorted({p for fam in ("profanity", "abuse", "spam", "safeguarding")
-                    for lst in load_family(fam).values() if isinstance(lst, list)
-                    for e in lst for p in expand(str(e))})[:500]
+    terms = sorted(
+        {
+            p
+            for fam in ("profanity", "abuse", "spam", "safeguarding")
+            for lst in load_family(fam).values()
+            if isinstance(lst, list)
+            for e in lst
+            for p in expand(str(e))
+        }
+    )[:500]
     alternation = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.I)
     sample = texts[:20_000]
     alt = float("inf")
@@ -158,8 +194,10 @@ def main() -> int:
     print(f"all rules (run_checks):                  {len(items) / best:>12,.0f} items/s")
     print(f"reference token-set scan, one lexicon:   {len(items) / ref:>12,.0f} items/s")
     print(f"ratio all rules / reference:             {ref / best:>12.2f}")
-    print(f"calibration: {len(terms)}-term regex alternation: {len(sample) / alt:>9,.0f} items/s "
-          "(quoted in the issue as about 14,000 on this machine)")
+    print(
+        f"calibration: {len(terms)}-term regex alternation: {len(sample) / alt:>9,.0f} items/s "
+        "(quoted in the issue as about 14,000 on this machine)"
+    )
     return 0
 
 

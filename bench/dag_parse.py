@@ -47,8 +47,14 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "errors": errors, "dags":
 
 
 def parse_once(path: Path, mode: str, env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PROBE, str(path), mode], env=env,
-                         cwd=str(ROOT), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path), mode],
+        env=env,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if out.returncode != 0:
         raise SystemExit(f"{path.name}: {out.stderr.strip().splitlines()[-1]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -60,8 +66,12 @@ def main() -> int:
     parser.add_argument("--config", help="CHANNELWATCH_CONFIG for the parse (default: none)")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="cw-bench-airflow-")
-    env = {**os.environ, "AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": home,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("CHANNELWATCH_CONFIG", None)
     if args.config:
         env["CHANNELWATCH_CONFIG"] = str(Path(args.config).resolve())
@@ -74,12 +84,16 @@ def main() -> int:
         bag_s = [r["seconds"] for r in bags]
         worst_all = max(worst_all, max(execs), max(bag_s))
         errors = max(r["errors"] for r in bags)
-        print(f"{path.name:34s} import median {statistics.median(execs):.3f} s "
-              f"max {max(execs):.3f} s | DagBag.process_file median "
-              f"{statistics.median(bag_s):.3f} s max {max(bag_s):.3f} s | "
-              f"{bags[0]['dags']} DAG, {errors} import errors")
-    print(f"worst {worst_all:.3f} s: {'within' if worst_all < TARGET else 'OVER'} the "
-          f"{TARGET} s target")
+        print(
+            f"{path.name:34s} import median {statistics.median(execs):.3f} s "
+            f"max {max(execs):.3f} s | DagBag.process_file median "
+            f"{statistics.median(bag_s):.3f} s max {max(bag_s):.3f} s | "
+            f"{bags[0]['dags']} DAG, {errors} import errors"
+        )
+    print(
+        f"worst {worst_all:.3f} s: {'within' if worst_all < TARGET else 'OVER'} the "
+        f"{TARGET} s target"
+    )
     return 0
 
 

@@ -41,7 +41,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +66,7 @@ def log(message: str) -> None:
 
 # -- the data set ---------------------------------------------------------------------------
 
+
 def data_set(items: int, directory: str | None) -> Path:
     """The cached data set of about `items` items (generated the first time)."""
     per_day = max(1, math.ceil(items / (len(PLATFORMS) * DAYS * ITEMS_PER_PUBLIC_ITEM)))
@@ -73,15 +74,34 @@ def data_set(items: int, directory: str | None) -> Path:
     manifest = path / "manifest.json"
     if manifest.exists():
         meta = json.loads(manifest.read_text())
-        if directory or (meta.get("per_day") == per_day and meta.get("days") == DAYS
-                         and meta.get("seed") == SEED):
+        if directory or (
+            meta.get("per_day") == per_day and meta.get("days") == DAYS and meta.get("seed") == SEED
+        ):
             return path
     log(f"generating {path} ({DAYS} days, {per_day} public items per platform a day)")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "channelwatch", "sandbox", "generate", "--out",
-                    str(path), "--days", str(DAYS), "--per-day", str(per_day), "--seed",
-                    str(SEED), "--end", END.isoformat()], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "channelwatch",
+            "sandbox",
+            "generate",
+            "--out",
+            str(path),
+            "--days",
+            str(DAYS),
+            "--per-day",
+            str(per_day),
+            "--seed",
+            str(SEED),
+            "--end",
+            END.isoformat(),
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     log(f"generated in {time.perf_counter() - start:.0f} s")
     return path
 
@@ -92,6 +112,7 @@ def data_end(path: Path) -> datetime:
 
 
 # -- the minimum number of calls, from the data ------------------------------------------------
+
 
 def _jsonl(path: Path):
     if not path.exists():
@@ -145,10 +166,15 @@ def minimum_calls(path: Path, now: datetime, accounts: dict) -> dict[str, dict]:
     """
     out: dict[str, dict] = {}
     # Facebook
-    posts = {p["id"] for p in _jsonl(path / "facebook/posts.jsonl")
-             if _visible(p, p.get("created_time"), now)}
-    comments = [(c["id"], (c.get("parent") or {}).get("id"), _visible(c, c.get("created_time"), now))
-                for c in _jsonl(path / "facebook/comments.jsonl")]
+    posts = {
+        p["id"]
+        for p in _jsonl(path / "facebook/posts.jsonl")
+        if _visible(p, p.get("created_time"), now)
+    }
+    comments = [
+        (c["id"], (c.get("parent") or {}).get("id"), _visible(c, c.get("created_time"), now))
+        for c in _jsonl(path / "facebook/comments.jsonl")
+    ]
     page = accounts["facebook"]["id"]
     alive = {cid for cid, parent, ok in comments if ok and not parent}
     per_post: dict[str, int] = {}
@@ -156,53 +182,83 @@ def minimum_calls(path: Path, now: datetime, accounts: dict) -> dict[str, dict]:
         post = f"{page}_{cid.split('_')[0]}"
         if ok and post in posts and (not parent or parent in alive):
             per_post[post] = per_post.get(post, 0) + 1
-    out["facebook"] = {"items": len(posts) + sum(per_post.values()), "calls": {
-        "facebook.posts": _pages(len(posts)),
-        "facebook.comments": sum(_more_pages(n) for n in per_post.values())}}
+    out["facebook"] = {
+        "items": len(posts) + sum(per_post.values()),
+        "calls": {
+            "facebook.posts": _pages(len(posts)),
+            "facebook.comments": sum(_more_pages(n) for n in per_post.values()),
+        },
+    }
     del comments
     # Instagram
-    media = {m["id"] for m in _jsonl(path / "instagram/media.jsonl")
-             if _visible(m, m.get("timestamp"), now)}
-    ig = [(c["id"], (c.get("media") or {}).get("id"), c.get("parent_id"),
-           _visible(c, c.get("timestamp"), now)) for c in _jsonl(path / "instagram/comments.jsonl")]
+    media = {
+        m["id"]
+        for m in _jsonl(path / "instagram/media.jsonl")
+        if _visible(m, m.get("timestamp"), now)
+    }
+    ig = [
+        (
+            c["id"],
+            (c.get("media") or {}).get("id"),
+            c.get("parent_id"),
+            _visible(c, c.get("timestamp"), now),
+        )
+        for c in _jsonl(path / "instagram/comments.jsonl")
+    ]
     top = {cid: m for cid, m, parent, ok in ig if ok and not parent and m in media}
     per_media: dict[str, int] = {}
     per_comment: dict[str, int] = {}
-    for cid, m, parent, ok in ig:
+    for _cid, m, parent, ok in ig:
         if ok and not parent and m in media:
             per_media[m] = per_media.get(m, 0) + 1
         elif ok and parent in top:
             per_comment[parent] = per_comment.get(parent, 0) + 1
-    out["instagram"] = {"items": len(media) + len(top) + sum(per_comment.values()), "calls": {
-        "instagram.media": _pages(len(media)),
-        "instagram.comments": sum(_more_pages(n) for n in per_media.values()),
-        "instagram.replies": sum(_more_pages(n) for n in per_comment.values())}}
+    out["instagram"] = {
+        "items": len(media) + len(top) + sum(per_comment.values()),
+        "calls": {
+            "instagram.media": _pages(len(media)),
+            "instagram.comments": sum(_more_pages(n) for n in per_media.values()),
+            "instagram.replies": sum(_more_pages(n) for n in per_comment.values()),
+        },
+    }
     del ig
     # YouTube
-    videos = {v["id"] for v in _jsonl(path / "youtube/videos.jsonl")
-              if _visible(v, (v.get("snippet") or {}).get("publishedAt"), now)}
+    videos = {
+        v["id"]
+        for v in _jsonl(path / "youtube/videos.jsonl")
+        if _visible(v, (v.get("snippet") or {}).get("publishedAt"), now)
+    }
     threads: set[str] = set()
     replies: dict[str, dict[str, bool]] = {}
     for t in _jsonl(path / "youtube/commentThreads.jsonl"):
         snippet = t.get("snippet") or {}
         top_comment = snippet.get("topLevelComment") or {}
         if snippet.get("videoId") in videos and _visible(
-                top_comment, (top_comment.get("snippet") or {}).get("publishedAt"), now):
+            top_comment, (top_comment.get("snippet") or {}).get("publishedAt"), now
+        ):
             threads.add(t["id"])
         for r in (t.get("replies") or {}).get("comments") or []:
             replies.setdefault(t["id"], {})[r["id"]] = _visible(
-                r, (r.get("snippet") or {}).get("publishedAt"), now)
+                r, (r.get("snippet") or {}).get("publishedAt"), now
+            )
     for r in _jsonl(path / "youtube/comments.jsonl"):
         snippet = r.get("snippet") or {}
         replies.setdefault(snippet.get("parentId"), {})[r["id"]] = _visible(
-            r, snippet.get("publishedAt"), now)
+            r, snippet.get("publishedAt"), now
+        )
     per_thread = {t: sum(v.values()) for t, v in replies.items() if t in threads}
-    out["youtube"] = {"items": len(videos) + len(threads) + sum(per_thread.values()), "calls": {
-        "youtube.channels": 1,
-        "youtube.playlistItems": _pages(len(videos), YT_PLAYLIST_PAGE),
-        "youtube.commentThreads": _pages(len(threads)),
-        "youtube.comments": sum(_pages(n) for n in per_thread.values() if n > YT_REPLIES_CARRIED),
-        "youtube.videos": _pages(len(videos), YT_VIDEOS_PER_CALL)}}
+    out["youtube"] = {
+        "items": len(videos) + len(threads) + sum(per_thread.values()),
+        "calls": {
+            "youtube.channels": 1,
+            "youtube.playlistItems": _pages(len(videos), YT_PLAYLIST_PAGE),
+            "youtube.commentThreads": _pages(len(threads)),
+            "youtube.comments": sum(
+                _pages(n) for n in per_thread.values() if n > YT_REPLIES_CARRIED
+            ),
+            "youtube.videos": _pages(len(videos), YT_VIDEOS_PER_CALL),
+        },
+    }
     del replies
     # X
     from connectors.twitter.connector import conversation_queries
@@ -222,26 +278,36 @@ def minimum_calls(path: Path, now: datetime, accounts: dict) -> dict[str, dict]:
             conversations[conversation] = max(conversations.get(conversation, 0), int(tweet["id"]))
             continue
         named = (tweet.get("entities") or {}).get("mentions")
-        names = ({m.get("username", "").lower() for m in named} if named is not None
-                 else {w.lower() for w in _at_names(tweet.get("text", ""))})
+        names = (
+            {m.get("username", "").lower() for m in named}
+            if named is not None
+            else {w.lower() for w in _at_names(tweet.get("text", ""))}
+        )
         if handle in names:
             mentions += 1
             if conversation == tweet["id"] or tweet.get("in_reply_to_user_id") == council:
-                conversations[conversation] = max(conversations.get(conversation, 0),
-                                                  int(tweet["id"]))
+                conversations[conversation] = max(
+                    conversations.get(conversation, 0), int(tweet["id"])
+                )
         elif tweet["id"] != conversation:
             others[conversation] = others.get(conversation, 0) + 1
     ordered = sorted(conversations, key=lambda c: -conversations[c])
     exclude = f"-from:{council} -@{account['handle']}"
     queries = conversation_queries(ordered, TwitterSettings().query_max_chars, exclude)
     search = [sum(others.get(c, 0) for c in ids) for _, ids in queries]
-    out["twitter"] = {"items": own + mentions + sum(search), "calls": {
-        "twitter.users_tweets": _pages(own),
-        "twitter.users_mentions": _pages(mentions),
-        "twitter.search_recent": sum(_pages(n) for n in search)},
-        "note": (f"{len(queries)} search queries for {len(ordered)} conversations "
-                 f"(512-character limit); page sizes alone: "
-                 f"{_pages(own) + _pages(mentions) + _pages(sum(search))} calls")}
+    out["twitter"] = {
+        "items": own + mentions + sum(search),
+        "calls": {
+            "twitter.users_tweets": _pages(own),
+            "twitter.users_mentions": _pages(mentions),
+            "twitter.search_recent": sum(_pages(n) for n in search),
+        },
+        "note": (
+            f"{len(queries)} search queries for {len(ordered)} conversations "
+            f"(512-character limit); page sizes alone: "
+            f"{_pages(own) + _pages(mentions) + _pages(sum(search))} calls"
+        ),
+    }
     return out
 
 
@@ -252,6 +318,7 @@ def _at_names(text: str) -> list[str]:
 
 
 # -- the sandbox --------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -266,17 +333,33 @@ class Sandbox:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "channelwatch", "sandbox", "serve", "--data", str(data),
-             "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True)
+            [
+                sys.executable,
+                "-m",
+                "channelwatch",
+                "sandbox",
+                "serve",
+                "--data",
+                str(data),
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.proc.stdout.readline()  # "sandbox serving ..."
         self.request("POST", "/__sandbox/clock", {"now": now.isoformat()})
 
     def request(self, method: str, path: str, body=None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json",
-                                              "Authorization": "Bearer warm-up"})
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Authorization": "Bearer warm-up"},
+        )
         with urllib.request.urlopen(req, timeout=600) as response:
             text = response.read().decode()
         return json.loads(text) if text else None
@@ -286,14 +369,16 @@ class Sandbox:
         start = time.perf_counter()
         fb, ig = accounts["facebook"]["id"], accounts["instagram"]["id"]
         yt, tw = accounts["youtube"]["id"], accounts["twitter"]["id"]
-        for path in (f"/v23.0/{fb}/published_posts?limit=1&access_token=warm-up",
-                     f"/v23.0/{ig}/media?limit=1&access_token=warm-up",
-                     f"/youtube/v3/channels?part=contentDetails&id={yt}&key=warm-up",
-                     f"/youtube/v3/commentThreads?part=snippet&allThreadsRelatedToChannelId={yt}"
-                     "&maxResults=1&key=warm-up",
-                     f"/2/users/{tw}/tweets?max_results=5",
-                     f"/2/users/{tw}/mentions?max_results=5",
-                     f"/2/tweets/search/recent?query=conversation_id:1&max_results=10"):
+        for path in (
+            f"/v23.0/{fb}/published_posts?limit=1&access_token=warm-up",
+            f"/v23.0/{ig}/media?limit=1&access_token=warm-up",
+            f"/youtube/v3/channels?part=contentDetails&id={yt}&key=warm-up",
+            f"/youtube/v3/commentThreads?part=snippet&allThreadsRelatedToChannelId={yt}"
+            "&maxResults=1&key=warm-up",
+            f"/2/users/{tw}/tweets?max_results=5",
+            f"/2/users/{tw}/mentions?max_results=5",
+            "/2/tweets/search/recent?query=conversation_id:1&max_results=10",
+        ):
             self.request("GET", path)
         self.request("DELETE", "/__sandbox/calls")
         return time.perf_counter() - start
@@ -312,15 +397,26 @@ class Sandbox:
 
 # -- the ingesting process ------------------------------------------------------------------------
 
+
 def settings_for(base_url: str, accounts: dict):
     from kernel.config import settings_from_dict
 
-    return settings_from_dict({
-        "accounts": {p: [{"id": a["id"], "handle": a["handle"], "name": a["name"],
-                          "conn_id": f"cw_{p}"}] for p, a in accounts.items()},
-        "api": {"base_url": base_url, "lookback_days": DAYS + 1, "timeout_seconds": 120,
-                "max_retries": 2, "max_wait_seconds": 5},
-    }, "ingest-bench")
+    return settings_from_dict(
+        {
+            "accounts": {
+                p: [{"id": a["id"], "handle": a["handle"], "name": a["name"], "conn_id": f"cw_{p}"}]
+                for p, a in accounts.items()
+            },
+            "api": {
+                "base_url": base_url,
+                "lookback_days": DAYS + 1,
+                "timeout_seconds": 120,
+                "max_retries": 2,
+                "max_wait_seconds": 5,
+            },
+        },
+        "ingest-bench",
+    )
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -358,8 +454,7 @@ def worker(args: argparse.Namespace) -> int:
         total = done_before[0] + stats.seen
         while checkpoints and total >= checkpoints[0]:
             checkpoints.pop(0)
-            rss.append({"items": total, "peak_rss_mb": _peak_rss_mb(),
-                        "rss_mb": _rss_mb()})
+            rss.append({"items": total, "peak_rss_mb": _peak_rss_mb(), "rss_mb": _rss_mb()})
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
@@ -367,22 +462,41 @@ def worker(args: argparse.Namespace) -> int:
     for platform in PLATFORMS:
         t0 = time.perf_counter()
         outcome = ingest.ingest_account(
-            settings, engine, platform, accounts[platform]["id"], now=now,
+            settings,
+            engine,
+            platform,
+            accounts[platform]["id"],
+            now=now,
             credentials=Credentials(f"cw_{platform}", "ingest-bench-token"),
-            progress=progress, pseudonymise=pseudonymise)
+            progress=progress,
+            pseudonymise=pseudonymise,
+        )
         done_before[0] += outcome.stats.seen
-        platforms[platform] = {"status": outcome.status, "error": outcome.error,
-                               "items": outcome.stats.seen, "new": outcome.stats.new,
-                               "api_calls": outcome.api_calls,
-                               "seconds": time.perf_counter() - t0}
+        platforms[platform] = {
+            "status": outcome.status,
+            "error": outcome.error,
+            "items": outcome.stats.seen,
+            "new": outcome.stats.new,
+            "api_calls": outcome.api_calls,
+            "seconds": time.perf_counter() - t0,
+        }
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     rss.append({"items": done_before[0], "peak_rss_mb": _peak_rss_mb(), "rss_mb": _rss_mb()})
     engine.dispose()
-    print(json.dumps({
-        "items": done_before[0], "seconds": seconds, "platforms": platforms,
-        "cpu_seconds": (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime),
-        "load_seconds": load_time[0], "rss": rss}))
+    print(
+        json.dumps(
+            {
+                "items": done_before[0],
+                "seconds": seconds,
+                "platforms": platforms,
+                "cpu_seconds": (after.ru_utime + after.ru_stime)
+                - (usage.ru_utime + usage.ru_stime),
+                "load_seconds": load_time[0],
+                "rss": rss,
+            }
+        )
+    )
     return 0
 
 
@@ -396,6 +510,7 @@ def _rss_mb() -> float:
 
 
 # -- warehouses ----------------------------------------------------------------------------------
+
 
 class Warehouse:
     """An empty, migrated warehouse for one run; removed afterwards."""
@@ -427,7 +542,7 @@ class Warehouse:
                 conn.execute(text(f'drop database if exists "{self.name}" with (force)'))
             self._admin.dispose()
         else:
-            path = Path(self.url[len("sqlite:///"):])
+            path = Path(self.url[len("sqlite:///") :])
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
 
@@ -443,10 +558,10 @@ def load_vs_copy_same_rows(url: str, pg_admin: str, batch: int = 1000) -> dict:
     """
     from sqlalchemy import create_engine, text
 
-    from kernel.config import settings_from_dict
-    from kernel.items import Item
     from channelwatch.privacy import make_pseudonymiser
     from channelwatch.warehouse import load, make_engine, upgrade
+    from kernel.config import settings_from_dict
+    from kernel.items import Item
 
     name = f"cw_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
@@ -461,18 +576,31 @@ def load_vs_copy_same_rows(url: str, pg_admin: str, batch: int = 1000) -> dict:
     try:
         upgrade(target)
         with source.connect() as reader:
-            accounts = reader.execute(text(
-                "select platform, account_id, handle, display_name, conn_id from accounts")).all()
-            settings = settings_from_dict({"accounts": {p: [
-                {"id": a, "handle": h, "name": d, "conn_id": c}
-                for (pp, a, h, d, c) in accounts if pp == p] for p in PLATFORMS}})
+            accounts = reader.execute(
+                text("select platform, account_id, handle, display_name, conn_id from accounts")
+            ).all()
+            settings = settings_from_dict(
+                {
+                    "accounts": {
+                        p: [
+                            {"id": a, "handle": h, "name": d, "conn_id": c}
+                            for (pp, a, h, d, c) in accounts
+                            if pp == p
+                        ]
+                        for p in PLATFORMS
+                    }
+                }
+            )
             with target.begin() as conn:
                 load.sync_accounts(conn, settings)
                 conn.execute(text("create table copy_bench (like items including defaults)"))
-            rows = reader.execution_options(stream_results=True, yield_per=batch).execute(text(
-                "select platform, item_id, kind, account_id, author_id, author_name, is_own, "
-                "parent_id, root_id, created_at, text, url, flags from items "
-                "order by first_seen_at, platform, item_id"))
+            rows = reader.execution_options(stream_results=True, yield_per=batch).execute(
+                text(
+                    "select platform, item_id, kind, account_id, author_id, author_name, is_own, "
+                    "parent_id, root_id, created_at, text, url, flags from items "
+                    "order by first_seen_at, platform, item_id"
+                )
+            )
             now = END
             for chunk in rows.partitions(batch):
                 items = [Item(*row[:12], flags=row[12]) for row in chunk]
@@ -499,6 +627,7 @@ def load_vs_copy_same_rows(url: str, pg_admin: str, batch: int = 1000) -> dict:
 
 
 # -- the report ----------------------------------------------------------------------------------
+
 
 def run(args: argparse.Namespace) -> int:
     path = data_set(args.items, args.data)
@@ -527,27 +656,57 @@ def run(args: argparse.Namespace) -> int:
                         sandbox.request("DELETE", "/__sandbox/calls")
                         cpu0 = sandbox.cpu_seconds()
                         out = subprocess.run(
-                            [sys.executable, __file__, "--worker", "--sandbox", sandbox.url,
-                             "--warehouse", warehouse.url, "--now", now.isoformat(),
-                             "--accounts", json.dumps(accounts), "--checkpoints", checkpoints,
-                             *(["--prefetch", str(args.prefetch)] if args.prefetch is not None
-                               else [])],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
+                            [
+                                sys.executable,
+                                __file__,
+                                "--worker",
+                                "--sandbox",
+                                sandbox.url,
+                                "--warehouse",
+                                warehouse.url,
+                                "--now",
+                                now.isoformat(),
+                                "--accounts",
+                                json.dumps(accounts),
+                                "--checkpoints",
+                                checkpoints,
+                                *(
+                                    ["--prefetch", str(args.prefetch)]
+                                    if args.prefetch is not None
+                                    else []
+                                ),
+                            ],
+                            cwd=ROOT,
+                            capture_output=True,
+                            text=True,
+                            check=True,
+                        )
                         figures = json.loads(out.stdout.strip().splitlines()[-1])
                         figures["sandbox_cpu_seconds"] = sandbox.cpu_seconds() - cpu0
                         figures["calls"] = sandbox.request("GET", "/__sandbox/calls")
                         if dialect == "postgresql" and not args.no_copy:
-                            figures["same_rows"] = load_vs_copy_same_rows(warehouse.url,
-                                                                          args.pg)
+                            figures["same_rows"] = load_vs_copy_same_rows(warehouse.url, args.pg)
                         figures["loadavg"] = os.getloadavg()
                         results[dialect].append(figures)
-                        with (ROOT / "var" / "bench" / "ingest-results.jsonl").open("a") as out_file:
-                            out_file.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(),
-                                                       "data": str(path), "dialect": dialect,
-                                                       **figures}) + "\n")
-                        log(f"run {repeat + 1} {dialect}: {figures['items']:,} items in "
+                        with (ROOT / "var" / "bench" / "ingest-results.jsonl").open(
+                            "a"
+                        ) as out_file:
+                            out_file.write(
+                                json.dumps(
+                                    {
+                                        "at": datetime.now(timezone.utc).isoformat(),
+                                        "data": str(path),
+                                        "dialect": dialect,
+                                        **figures,
+                                    }
+                                )
+                                + "\n"
+                            )
+                        log(
+                            f"run {repeat + 1} {dialect}: {figures['items']:,} items in "
                             f"{figures['seconds']:.1f} s = "
-                            f"{figures['items'] / figures['seconds']:,.0f} items/s")
+                            f"{figures['items'] / figures['seconds']:,.0f} items/s"
+                        )
                     except subprocess.CalledProcessError as exc:
                         log(exc.stderr[-3000:])
                         raise
@@ -565,10 +724,10 @@ def run(args: argparse.Namespace) -> int:
 
 def load_vs_copy(pg_admin: str, n: int) -> dict[str, float]:
     """bench/load_bench.py's loader and raw COPY on n synthetic rows, in a fresh database."""
+    import load_bench
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import StaticPool
 
-    import load_bench
     from channelwatch.warehouse import make_engine, upgrade
 
     name = f"cw_bench_{uuid.uuid4().hex[:8]}"
@@ -586,38 +745,55 @@ def load_vs_copy(pg_admin: str, n: int) -> dict[str, float]:
         with admin.connect() as conn:
             conn.execute(text(f'drop database if exists "{name}" with (force)'))
         admin.dispose()
-    cpu = {what: [1e6 * c / n, None if v is None else 1e6 * v / n]
-           for what, (c, v) in load_bench.CPU.items() if what.startswith("postgresql")}
+    cpu = {
+        what: [1e6 * c / n, None if v is None else 1e6 * v / n]
+        for what, (c, v) in load_bench.CPU.items()
+        if what.startswith("postgresql")
+    }
     return {"items": n, "load": new, "load_again": again, "copy": copy, "cpu_us": cpu}
 
 
 def report(args, path: Path, meta: dict, minimum: dict, results: dict, copy_figures) -> None:
-    print(f"data set: {path} ({meta['days']} days, {meta['per_day']} public items per "
-          f"platform a day, seed {meta['seed']})")
+    print(
+        f"data set: {path} ({meta['days']} days, {meta['per_day']} public items per "
+        f"platform a day, seed {meta['seed']})"
+    )
     from channelwatch import ingest
 
     prefetch = ingest.PREFETCH if args.prefetch is None else args.prefetch
     print(f"connector prefetch: {prefetch} batches")
-    print("end to end (sandbox in its own process -> ingest_account -> warehouse), "
-          "best / median of the runs:")
+    print(
+        "end to end (sandbox in its own process -> ingest_account -> warehouse), "
+        "best / median of the runs:"
+    )
     for dialect, runs in results.items():
         rates = sorted(r["items"] / r["seconds"] for r in runs)
         best = max(runs, key=lambda r: r["items"] / r["seconds"])
-        print(f"  {dialect:<10} {best['items']:>9,} items  {best['seconds']:7.1f} s  "
-              f"{rates[-1]:>8,.0f} items/s best, {statistics.median(rates):>8,.0f} median "
-              f"({len(runs)} run{'s' if len(runs) > 1 else ''}; target >= 20,000)")
-        print(f"  {'':<10} ingesting process {best['cpu_seconds']:.1f} CPU s "
-              f"({best['items'] / best['cpu_seconds']:,.0f} items per CPU s), sandbox "
-              f"{best['sandbox_cpu_seconds']:.1f} CPU s; wall time in the load step "
-              f"{best['load_seconds']:.1f} s; load average after the run "
-              f"{'/'.join(f'{x:.1f}' for x in best['loadavg'])}")
-        per = "  ".join(f"{p} {f['items'] / f['seconds']:,.0f}/s" for p, f in best["platforms"].items())
+        print(
+            f"  {dialect:<10} {best['items']:>9,} items  {best['seconds']:7.1f} s  "
+            f"{rates[-1]:>8,.0f} items/s best, {statistics.median(rates):>8,.0f} median "
+            f"({len(runs)} run{'s' if len(runs) > 1 else ''}; target >= 20,000)"
+        )
+        print(
+            f"  {'':<10} ingesting process {best['cpu_seconds']:.1f} CPU s "
+            f"({best['items'] / best['cpu_seconds']:,.0f} items per CPU s), sandbox "
+            f"{best['sandbox_cpu_seconds']:.1f} CPU s; wall time in the load step "
+            f"{best['load_seconds']:.1f} s; load average after the run "
+            f"{'/'.join(f'{x:.1f}' for x in best['loadavg'])}"
+        )
+        per = "  ".join(
+            f"{p} {f['items'] / f['seconds']:,.0f}/s" for p, f in best["platforms"].items()
+        )
         print(f"  {'':<10} per platform: {per}")
-        bad = [f"{p}: {f['error']}" for p, f in best["platforms"].items() if f["status"] != "success"]
+        bad = [
+            f"{p}: {f['error']}" for p, f in best["platforms"].items() if f["status"] != "success"
+        ]
         if bad:
             print(f"  {'':<10} FAILED: {'; '.join(bad)}")
-    print("API calls per 1,000 items (the sandbox's counts) against the minimum the page "
-          "sizes allow (computed from the data files):")
+    print(
+        "API calls per 1,000 items (the sandbox's counts) against the minimum the page "
+        "sizes allow (computed from the data files):"
+    )
     first = next(iter(results.values()))[0]
     for platform in PLATFORMS:
         calls = {e: n for e, n in first["calls"].items() if e.startswith(platform + ".")}
@@ -625,12 +801,16 @@ def report(args, path: Path, meta: dict, minimum: dict, results: dict, copy_figu
         least = sum(minimum[platform]["calls"].values())
         items = first["platforms"][platform]["items"]
         expected = minimum[platform]["items"]
-        print(f"  {platform:<10} {made:>6} calls {1000 * made / items:6.2f} /1k items; minimum "
-              f"{least:>6} = {1000 * least / expected:6.2f} /1k; ratio {made / least:5.3f} "
-              f"(target <= 1.05); items {items:,} ingested, {expected:,} in the data")
+        print(
+            f"  {platform:<10} {made:>6} calls {1000 * made / items:6.2f} /1k items; minimum "
+            f"{least:>6} = {1000 * least / expected:6.2f} /1k; ratio {made / least:5.3f} "
+            f"(target <= 1.05); items {items:,} ingested, {expected:,} in the data"
+        )
         for endpoint in sorted(set(calls) | set(minimum[platform]["calls"])):
-            print(f"  {'':<12}{endpoint:<26} {calls.get(endpoint, 0):>6}  min "
-                  f"{minimum[platform]['calls'].get(endpoint, 0):>6}")
+            print(
+                f"  {'':<12}{endpoint:<26} {calls.get(endpoint, 0):>6}  min "
+                f"{minimum[platform]['calls'].get(endpoint, 0):>6}"
+            )
         if minimum[platform].get("note"):
             print(f"  {'':<12}{minimum[platform]['note']}")
     print("peak RSS of the ingesting process (getrusage ru_maxrss) as the item count passes:")
@@ -638,19 +818,25 @@ def report(args, path: Path, meta: dict, minimum: dict, results: dict, copy_figu
         marks = "  ".join(f"{m['items']:,}: {m['peak_rss_mb']:.0f} MB" for m in runs[0]["rss"])
         print(f"  {dialect:<10} {marks}   (target < 300 MB at 1,000,000, flat)")
     if copy_figures:
-        print(f"load step vs raw COPY into PostgreSQL, same run ({copy_figures['items']:,} "
-              "synthetic rows, bench/load_bench.py, batches of 1,000):")
-        print(f"  loader {copy_figures['load']:,.0f} items/s, again "
-              f"{copy_figures['load_again']:,.0f} items/s, raw COPY {copy_figures['copy']:,.0f} "
-              f"items/s: ratio {copy_figures['load'] / copy_figures['copy']:.2f} (target >= 0.50)")
+        print(
+            f"load step vs raw COPY into PostgreSQL, same run ({copy_figures['items']:,} "
+            "synthetic rows, bench/load_bench.py, batches of 1,000):"
+        )
+        print(
+            f"  loader {copy_figures['load']:,.0f} items/s, again "
+            f"{copy_figures['load_again']:,.0f} items/s, raw COPY {copy_figures['copy']:,.0f} "
+            f"items/s: ratio {copy_figures['load'] / copy_figures['copy']:.2f} (target >= 0.50)"
+        )
         for what, (client, server) in copy_figures["cpu_us"].items():
             server_us = "n/a" if server is None else f"{server:.1f}"
             print(f"  CPU per row, {what}: {client:.1f} us here + {server_us} us in the server")
         for run_figures in results.get("postgresql", []):
             same = run_figures["same_rows"]
-            print(f"  the rows of the end-to-end run ({same['items']:,}, read back, batches of 1,000, "
-                  f"interleaved): loader {same['load']:,.0f} items/s, raw COPY "
-                  f"{same['copy']:,.0f} items/s: ratio {same['load'] / same['copy']:.2f}")
+            print(
+                f"  the rows of the end-to-end run ({same['items']:,}, read back, batches of 1,000, "
+                f"interleaved): loader {same['load']:,.0f} items/s, raw COPY "
+                f"{same['copy']:,.0f} items/s: ratio {same['load'] / same['copy']:.2f}"
+            )
 
 
 def main() -> int:
@@ -662,9 +848,13 @@ def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", PG_DEFAULT))
     parser.add_argument("--copy-items", type=int, default=200_000)
     parser.add_argument("--no-copy", action="store_true", help="skip the COPY comparison")
-    parser.add_argument("--prefetch", type=int, default=None,
-                        help="batches the connector may run ahead of the loader "
-                             "(default: channelwatch.ingest.PREFETCH; 0: read in step)")
+    parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=None,
+        help="batches the connector may run ahead of the loader "
+        "(default: channelwatch.ingest.PREFETCH; 0: read in step)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sandbox", help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", help=argparse.SUPPRESS)

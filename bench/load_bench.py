@@ -26,25 +26,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.pool import StaticPool  # noqa: E402
 
+from channelwatch.warehouse import load, make_engine, upgrade  # noqa: E402
 from kernel.config import settings_from_dict  # noqa: E402
 from kernel.items import Item  # noqa: E402
-from channelwatch.warehouse import load, make_engine, upgrade  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ACCOUNT = "104958162837"
-SETTINGS = settings_from_dict({"accounts": {"facebook": [
-    {"id": ACCOUNT, "name": "Council", "conn_id": "cw_facebook"}]}})
+SETTINGS = settings_from_dict(
+    {"accounts": {"facebook": [{"id": ACCOUNT, "name": "Council", "conn_id": "cw_facebook"}]}}
+)
 
 
 def synthetic(n: int, start: int = 0):
     for i in range(start, start + n):
         post = i // 50
         is_post = i % 50 == 0
-        yield Item("facebook", f"{ACCOUNT}_{i}", "post" if is_post else "comment", ACCOUNT,
-                   f"u{i % 9973}", f"Resident {i % 9973}", is_post,
-                   None if is_post else f"{ACCOUNT}_{post * 50}", f"{ACCOUNT}_{post * 50}",
-                   T0 + timedelta(seconds=i), f"Comment number {i}: when is the tip open on Sunday?",
-                   f"https://facebook.com/{i}", {"is_hidden": False})
+        yield Item(
+            "facebook",
+            f"{ACCOUNT}_{i}",
+            "post" if is_post else "comment",
+            ACCOUNT,
+            f"u{i % 9973}",
+            f"Resident {i % 9973}",
+            is_post,
+            None if is_post else f"{ACCOUNT}_{post * 50}",
+            f"{ACCOUNT}_{post * 50}",
+            T0 + timedelta(seconds=i),
+            f"Comment number {i}: when is the tip open on Sunday?",
+            f"https://facebook.com/{i}",
+            {"is_hidden": False},
+        )
 
 
 def batches(n: int, size: int):
@@ -83,8 +94,10 @@ def _cpu_now(engine) -> tuple[float, float | None]:
 
 def _cpu_since(what: str, engine, start: tuple[float, float | None]) -> None:
     client, server = _cpu_now(engine)
-    CPU[what] = (client - start[0], None if server is None or start[1] is None
-                 else server - start[1])
+    CPU[what] = (
+        client - start[0],
+        None if server is None or start[1] is None else server - start[1],
+    )
 
 
 def bench_loader(engine, n: int, size: int) -> tuple[float, float]:
@@ -108,9 +121,26 @@ def bench_copy(url: str, n: int, size: int) -> float:
     with engine.begin() as conn:
         conn.execute(text("drop table if exists copy_bench"))
         conn.execute(text("create table copy_bench (like items including defaults)"))
-    columns = ["platform", "item_id", "kind", "account_id", "author_id", "author_name",
-               "author_ref", "is_own", "parent_id", "root_id", "created_at", "text", "url",
-               "flags", "content_hash", "version", "first_seen_at", "last_seen_at"]
+    columns = [
+        "platform",
+        "item_id",
+        "kind",
+        "account_id",
+        "author_id",
+        "author_name",
+        "author_ref",
+        "is_own",
+        "parent_id",
+        "root_id",
+        "created_at",
+        "text",
+        "url",
+        "flags",
+        "content_hash",
+        "version",
+        "first_seen_at",
+        "last_seen_at",
+    ]
     cpu = _cpu_now(engine)
     start = time.perf_counter()
     for chunk in batches(n, size):
@@ -131,8 +161,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--pg", default=os.environ.get(
-        "BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
     args = parser.parse_args()
 
     name = f"cw_bench_{uuid.uuid4().hex[:8]}"

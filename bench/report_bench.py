@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kernel.config import settings_from_dict  # noqa: E402
 from channelwatch.findings import finding_id  # noqa: E402
 from channelwatch.report import build_report  # noqa: E402
 from channelwatch.warehouse import make_engine, upgrade  # noqa: E402
+from kernel.config import settings_from_dict  # noqa: E402
 
 ACCOUNTS = {
     "facebook": ("104958162837", "Bracknell Forest Council"),
@@ -65,11 +65,14 @@ def ts(value: datetime) -> str:
 
 
 def settings(out_dir: str):
-    return settings_from_dict({
-        "accounts": {p: [{"id": a, "name": n, "conn_id": f"cw_{p}"}]
-                     for p, (a, n) in ACCOUNTS.items()},
-        "report": {"out_dir": out_dir},
-    })
+    return settings_from_dict(
+        {
+            "accounts": {
+                p: [{"id": a, "name": n, "conn_id": f"cw_{p}"}] for p, (a, n) in ACCOUNTS.items()
+            },
+            "report": {"out_dir": out_dir},
+        }
+    )
 
 
 def build(db: Path, n_items: int, days: int, end: datetime, seed: int = 1) -> dict[str, int]:
@@ -86,18 +89,22 @@ def build(db: Path, n_items: int, days: int, end: datetime, seed: int = 1) -> di
     con.execute("pragma foreign_keys=off")
     con.executemany(
         "insert into accounts values (?,?,?,?,?,?,?)",
-        [(p, a, "", n, f"cw_{p}", ts(start), ts(start)) for p, (a, n) in ACCOUNTS.items()])
+        [(p, a, "", n, f"cw_{p}", ts(start), ts(start)) for p, (a, n) in ACCOUNTS.items()],
+    )
     platforms = list(ACCOUNTS)
     items, responses, finds, events = [], [], [], []
     counts = {"items": 0, "item_responses": 0, "findings": 0, "finding_events": 0}
 
     def flush(final: bool = False) -> None:
         if len(items) >= 50_000 or (final and items):
-            con.executemany("insert into items (platform, item_id, kind, account_id, author_id,"
-                            " author_name, author_ref, is_own, parent_id, root_id, created_at,"
-                            " text, url, flags, content_hash, version, first_seen_at,"
-                            " last_seen_at, deleted_at) values "
-                            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", items)
+            con.executemany(
+                "insert into items (platform, item_id, kind, account_id, author_id,"
+                " author_name, author_ref, is_own, parent_id, root_id, created_at,"
+                " text, url, flags, content_hash, version, first_seen_at,"
+                " last_seen_at, deleted_at) values "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                items,
+            )
             counts["items"] += len(items)
             items.clear()
         if len(responses) >= 50_000 or (final and responses):
@@ -106,8 +113,11 @@ def build(db: Path, n_items: int, days: int, end: datetime, seed: int = 1) -> di
             responses.clear()
         if len(finds) >= 20_000 or (final and finds):
             con.executemany("insert into findings values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", finds)
-            con.executemany("insert into finding_events (finding_id, at, actor, action,"
-                            " from_status, to_status, reason) values (?,?,?,?,?,?,?)", events)
+            con.executemany(
+                "insert into finding_events (finding_id, at, actor, action,"
+                " from_status, to_status, reason) values (?,?,?,?,?,?,?)",
+                events,
+            )
             counts["findings"] += len(finds)
             counts["finding_events"] += len(events)
             finds.clear()
@@ -124,11 +134,29 @@ def build(db: Path, n_items: int, days: int, end: datetime, seed: int = 1) -> di
         text = TEXTS[i % len(TEXTS)]
         seen = created + timedelta(minutes=30)
         deleted = ts(seen + timedelta(hours=6)) if rng.random() < 0.02 else None
-        items.append((platform, item_id, "post" if is_post else "comment", account,
-                      account if is_post else f"u{i % 50_000}", "Resident", f"r{i % 50_000}",
-                      is_post, None if is_post else root, item_id if is_post else root,
-                      ts(created), text, f"https://{platform}.example/{item_id}", "{}",
-                      f"{i:032x}", 1, ts(seen), ts(seen), deleted))
+        items.append(
+            (
+                platform,
+                item_id,
+                "post" if is_post else "comment",
+                account,
+                account if is_post else f"u{i % 50_000}",
+                "Resident",
+                f"r{i % 50_000}",
+                is_post,
+                None if is_post else root,
+                item_id if is_post else root,
+                ts(created),
+                text,
+                f"https://{platform}.example/{item_id}",
+                "{}",
+                f"{i:032x}",
+                1,
+                ts(seen),
+                ts(seen),
+                deleted,
+            )
+        )
         if is_post:
             continue
         needs = rng.random() < 0.4
@@ -136,40 +164,75 @@ def build(db: Path, n_items: int, days: int, end: datetime, seed: int = 1) -> di
         if needs and rng.random() < 0.7:
             hours = round(rng.expovariate(1 / 5.0), 3)
             reply_at = ts(created + timedelta(hours=hours * 2))
-        responses.append((platform, item_id, account, ts(created), int(created.timestamp()),
-                          needs, f"r{i}" if reply_at else None, reply_at, hours, ts(end)))
+        responses.append(
+            (
+                platform,
+                item_id,
+                account,
+                ts(created),
+                int(created.timestamp()),
+                needs,
+                f"r{i}" if reply_at else None,
+                reply_at,
+                hours,
+                ts(end),
+            )
+        )
         if rng.random() < 0.05:  # about 47,500 findings over the period
             category, rule, severity, route, _ = rng.choices(RULES, weights)[0]
             fid = finding_id(platform, item_id, rule)
             detected = created + timedelta(hours=rng.uniform(0.5, 12))
             if detected > end:
                 detected = end - timedelta(minutes=5)
-            due = created + timedelta(days=28) if category == "foi_request" else \
-                created + timedelta(hours=8)
+            due = (
+                created + timedelta(days=28)
+                if category == "foi_request"
+                else created + timedelta(hours=8)
+            )
             evs = [(fid, ts(detected), "channelwatch", "detected", None, "new", "matched")]
             status, changed = "new", detected
             age = (end - detected).total_seconds() / 86400
             if age > 1:
                 changed = detected + timedelta(days=1)
-                evs.append((fid, ts(changed), "channelwatch", "opened", "new", "open",
-                            "carried over"))
+                evs.append(
+                    (fid, ts(changed), "channelwatch", "opened", "new", "open", "carried over")
+                )
                 status = "open"
                 roll = rng.random()
                 if roll < 0.15:
                     changed += timedelta(hours=2)
-                    evs.append((fid, ts(changed), "alice", "acknowledged", "open",
-                                "acknowledged", "on it"))
+                    evs.append(
+                        (fid, ts(changed), "alice", "acknowledged", "open", "acknowledged", "on it")
+                    )
                     status = "acknowledged"
                 if roll < 0.75 and age > 2 and category != "safeguarding":
-                    changed = min(changed + timedelta(days=rng.uniform(0.1, age - 1.5)),
-                                  end - timedelta(hours=1))
+                    changed = min(
+                        changed + timedelta(days=rng.uniform(0.1, age - 1.5)),
+                        end - timedelta(hours=1),
+                    )
                     action = "dismissed" if roll < 0.1 else "resolved"
                     actor = "bob" if action == "dismissed" or roll < 0.4 else "channelwatch"
                     evs.append((fid, ts(changed), actor, action, status, action, "done"))
                     status = action
-            finds.append((fid, platform, item_id, category, rule, severity, route,
-                          f'matched "{text[:20]}"', 0, 20, ts(due), ts(detected), status,
-                          ts(changed), ts(changed)))
+            finds.append(
+                (
+                    fid,
+                    platform,
+                    item_id,
+                    category,
+                    rule,
+                    severity,
+                    route,
+                    f'matched "{text[:20]}"',
+                    0,
+                    20,
+                    ts(due),
+                    ts(detected),
+                    status,
+                    ts(changed),
+                    ts(changed),
+                )
+            )
             events.extend(evs)
         flush()
     flush(final=True)
@@ -183,21 +246,48 @@ def build(db: Path, n_items: int, days: int, end: datetime, seed: int = 1) -> di
                 failed = rng.random() < 0.01
                 calls = 12 + rng.randint(0, 20)
                 units = calls * (3 if platform == "youtube" else 0)
-                runs.append((run_id, platform, account, ts(at - timedelta(hours=1)), ts(at),
-                             ts(at), ts(at + timedelta(minutes=2)),
-                             "failed" if failed else "success",
-                             "HTTP 503 from the API" if failed else None, calls, units,
-                             n_items // (days * 24 * 4), 0, 0, 0))
+                runs.append(
+                    (
+                        run_id,
+                        platform,
+                        account,
+                        ts(at - timedelta(hours=1)),
+                        ts(at),
+                        ts(at),
+                        ts(at + timedelta(minutes=2)),
+                        "failed" if failed else "success",
+                        "HTTP 503 from the API" if failed else None,
+                        calls,
+                        units,
+                        n_items // (days * 24 * 4),
+                        0,
+                        0,
+                        0,
+                    )
+                )
                 endpoints.append((run_id, f"{platform}.comments", calls, units, 0))
                 if failed and rng.random() < 0.5:
-                    quarantined.append((run_id, platform, account, ts(at), 250,
-                                        json.dumps(["expect_column_values_to_not_be_null"]),
-                                        "{}", "[]", None))
+                    quarantined.append(
+                        (
+                            run_id,
+                            platform,
+                            account,
+                            ts(at),
+                            250,
+                            json.dumps(["expect_column_values_to_not_be_null"]),
+                            "{}",
+                            "[]",
+                            None,
+                        )
+                    )
     con.executemany("insert into ingestion_runs values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
     con.executemany("insert into ingestion_run_endpoints values (?,?,?,?,?)", endpoints)
-    con.executemany("insert into quarantined_batches (run_id, platform, account_id,"
-                    " quarantined_at, item_count, failed_expectations, validation_result,"
-                    " items, released_at) values (?,?,?,?,?,?,?,?,?)", quarantined)
+    con.executemany(
+        "insert into quarantined_batches (run_id, platform, account_id,"
+        " quarantined_at, item_count, failed_expectations, validation_result,"
+        " items, released_at) values (?,?,?,?,?,?,?,?,?)",
+        quarantined,
+    )
     con.commit()
     con.execute("analyze")
     con.close()
@@ -220,8 +310,11 @@ def main() -> int:
     if not db.exists():
         t0 = time.perf_counter()
         counts = build(db, args.items, args.days, end)
-        print(f"built {db} in {time.perf_counter() - t0:.1f} s: "
-              + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
+        print(
+            f"built {db} in {time.perf_counter() - t0:.1f} s: "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+            flush=True,
+        )
     else:
         print(f"reusing {db}", flush=True)
     cfg = settings(str(workdir / "reports"))
@@ -229,16 +322,21 @@ def main() -> int:
     times = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        paths = build_report(cfg, engine, report_day,
-                             now=datetime(2026, 11, 20, 19, 0, tzinfo=timezone.utc))
+        paths = build_report(
+            cfg, engine, report_day, now=datetime(2026, 11, 20, 19, 0, tzinfo=timezone.utc)
+        )
         times.append(time.perf_counter() - t0)
     summary = json.loads(paths.json.read_text())
     csv_rows = sum(1 for _ in paths.csv.open()) - 1
-    print(f"report for {report_day}: first {times[0]:.2f} s, best {min(times):.2f} s "
-          f"of {len(times)} (target < 10 s)")
-    print(f"  html {paths.html.stat().st_size / 1024:.0f} KiB, csv {csv_rows:,} findings, "
-          f"open {summary['totals']['open']:,}, new {summary['totals']['new']:,}, "
-          f"closed today {summary['totals']['closed']:,}")
+    print(
+        f"report for {report_day}: first {times[0]:.2f} s, best {min(times):.2f} s "
+        f"of {len(times)} (target < 10 s)"
+    )
+    print(
+        f"  html {paths.html.stat().st_size / 1024:.0f} KiB, csv {csv_rows:,} findings, "
+        f"open {summary['totals']['open']:,}, new {summary['totals']['new']:,}, "
+        f"closed today {summary['totals']['closed']:,}"
+    )
     print(f"  files in {paths.html.parent}")
     return 0
 

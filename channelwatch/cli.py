@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="channelwatch",
         description="Monitor a council's corporate social media against its social media "
-                    "policy: ingest posts and comments, check them, report each morning.",
+        "policy: ingest posts and comments, check them, report each morning.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

@@ -21,18 +21,19 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, exists, select, update
 
-from kernel.config import Settings
-from kernel.errors import UserError
 from channelwatch.findings import ACTIVE, SYSTEM_ACTOR, record_event
 from channelwatch.report.build import ReportPaths, environment, finding_view
 from channelwatch.report.data import PLATFORM_NAMES, Window, channel_list
 from channelwatch.warehouse.schema import finding_events, findings, items, reports
+from kernel.config import Settings
+from kernel.errors import UserError
 
 __all__ = ["send_email", "send_report", "send_safeguarding_alerts", "report_subject"]
 
 
-def send_email(settings: Settings, to: Sequence[str], subject: str, html: str,
-               files: Sequence[str | Path] = ()) -> None:
+def send_email(
+    settings: Settings, to: Sequence[str], subject: str, html: str, files: Sequence[str | Path] = ()
+) -> None:
     """Send one HTML email with attachments through the SMTP connection of the settings.
 
     Raises:
@@ -43,8 +44,9 @@ def send_email(settings: Settings, to: Sequence[str], subject: str, html: str,
     try:
         from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: PLC0415 - lazy
     except ImportError:
-        raise UserError("sending email needs apache-airflow-providers-smtp "
-                        "(pip install -r requirements.lock)") from None
+        raise UserError(
+            "sending email needs apache-airflow-providers-smtp (pip install -r requirements.lock)"
+        ) from None
     try:
         from airflow.providers.common.compat.sdk import AirflowException  # noqa: PLC0415
     except ImportError:  # pragma: no cover - older providers
@@ -52,13 +54,19 @@ def send_email(settings: Settings, to: Sequence[str], subject: str, html: str,
     env_name = "AIRFLOW_CONN_" + conn_id.upper().replace("-", "_").replace(".", "_")
     try:
         with SmtpHook(smtp_conn_id=conn_id) as hook:
-            hook.send_email_smtp(to=list(to), subject=subject, html_content=html,
-                                 from_email=settings.report.sender,
-                                 files=[str(f) for f in files])
+            hook.send_email_smtp(
+                to=list(to),
+                subject=subject,
+                html_content=html,
+                from_email=settings.report.sender,
+                files=[str(f) for f in files],
+            )
     except AirflowException as exc:
         if "not found" in str(exc).lower():
-            raise UserError(f"the SMTP connection {conn_id!r} is not defined: set {env_name} "
-                            "or add it to Airflow") from None
+            raise UserError(
+                f"the SMTP connection {conn_id!r} is not defined: set {env_name} "
+                "or add it to Airflow"
+            ) from None
         raise UserError(f"email through {conn_id!r} failed: {str(exc).splitlines()[0]}") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise UserError(f"email through {conn_id!r} failed: {exc}") from None
@@ -69,20 +77,31 @@ def report_subject(settings: Settings, report_date: date, summary: dict[str, Any
     2 FOI, 5 overdue unanswered"."""
     first = summary.get("do_first", {})
     parts = []
-    for key, label in (("safeguarding", "safeguarding"), ("foi", "FOI"),
-                       ("overdue_unanswered", "overdue unanswered"),
-                       ("advertising_political", "advertising/political")):
+    for key, label in (
+        ("safeguarding", "safeguarding"),
+        ("foi", "FOI"),
+        ("overdue_unanswered", "overdue unanswered"),
+        ("advertising_political", "advertising/political"),
+    ):
         n = (first.get(key) or {}).get("total", 0)
         if n:
             parts.append(f"{n} {label}")
     tail = ", ".join(parts) if parts else "nothing urgent"
-    return (f"{settings.council} social media report, {report_date:%a} {report_date.day} "
-            f"{report_date:%b %Y}: {tail}")
+    return (
+        f"{settings.council} social media report, {report_date:%a} {report_date.day} "
+        f"{report_date:%b %Y}: {tail}"
+    )
 
 
-def send_report(settings: Settings, engine: Engine, report_date: date, *,
-                paths: ReportPaths | None = None, force: bool = True,
-                now: datetime | None = None) -> list[str]:
+def send_report(
+    settings: Settings,
+    engine: Engine,
+    report_date: date,
+    *,
+    paths: ReportPaths | None = None,
+    force: bool = True,
+    now: datetime | None = None,
+) -> list[str]:
     """Email the day's report (HTML as the body, findings.csv attached) to report.recipients
     and record the delivery in ``reports``.
 
@@ -104,8 +123,9 @@ def send_report(settings: Settings, engine: Engine, report_date: date, *,
     with engine.connect() as conn:
         row = conn.execute(select(reports).where(reports.c.report_date == key)).first()
     if row is None:
-        raise UserError(f"no report has been rendered for {key}; run "
-                        f"`channelwatch report --date {key}` first")
+        raise UserError(
+            f"no report has been rendered for {key}; run `channelwatch report --date {key}` first"
+        )
     if row.delivered_at is not None and not force:
         return []
     if paths is None:
@@ -114,11 +134,21 @@ def send_report(settings: Settings, engine: Engine, report_date: date, *,
         html = Path(paths.html).read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read the report {paths.html}: {exc.strerror}") from None
-    send_email(settings, recipients, report_subject(settings, report_date, row.summary or {}),
-               html, [paths.csv])
+    send_email(
+        settings,
+        recipients,
+        report_subject(settings, report_date, row.summary or {}),
+        html,
+        [paths.csv],
+    )
     with engine.begin() as conn:
-        conn.execute(update(reports).where(reports.c.report_date == key).values(
-            delivered_at=now or datetime.now(timezone.utc), delivered_to=", ".join(recipients)))
+        conn.execute(
+            update(reports)
+            .where(reports.c.report_date == key)
+            .values(
+                delivered_at=now or datetime.now(timezone.utc), delivered_to=", ".join(recipients)
+            )
+        )
     return recipients
 
 
@@ -127,8 +157,9 @@ def _alert_subject(view: dict[str, Any]) -> str:
     return f"SAFEGUARDING concern on {view['channel_label']}: act now ({view['short_id']})"
 
 
-def send_safeguarding_alerts(settings: Settings, engine: Engine, *,
-                             now: datetime | None = None) -> list[str]:
+def send_safeguarding_alerts(
+    settings: Settings, engine: Engine, *, now: datetime | None = None
+) -> list[str]:
     """Email each active safeguarding finding not yet alerted, one message per finding, to
     report.safeguarding_recipients (or report.recipients when that is empty), and record
     an ``alerted`` finding event so it is never sent twice.
@@ -141,19 +172,33 @@ def send_safeguarding_alerts(settings: Settings, engine: Engine, *,
             failed (concerns alerted before the failure stay recorded).
     """
     now = now or datetime.now(timezone.utc)
-    already = exists().where(finding_events.c.finding_id == findings.c.finding_id,
-                             finding_events.c.action == "alerted")
-    query = (select(findings, items.c.account_id, items.c.kind, items.c.is_own,
-                    items.c.author_name, items.c.created_at.label("item_created_at"),
-                    items.c.text.label("item_text"), items.c.url.label("item_url"),
-                    items.c.deleted_at.label("item_deleted_at"),
-                    items.c.redacted_at.label("item_redacted_at"))
-             .select_from(findings.outerjoin(items, and_(
-                 items.c.platform == findings.c.platform,
-                 items.c.item_id == findings.c.item_id)))
-             .where(findings.c.category == "safeguarding", findings.c.status.in_(ACTIVE),
-                    ~already)
-             .order_by(findings.c.detected_at, findings.c.finding_id))
+    already = exists().where(
+        finding_events.c.finding_id == findings.c.finding_id, finding_events.c.action == "alerted"
+    )
+    query = (
+        select(
+            findings,
+            items.c.account_id,
+            items.c.kind,
+            items.c.is_own,
+            items.c.author_name,
+            items.c.created_at.label("item_created_at"),
+            items.c.text.label("item_text"),
+            items.c.url.label("item_url"),
+            items.c.deleted_at.label("item_deleted_at"),
+            items.c.redacted_at.label("item_redacted_at"),
+        )
+        .select_from(
+            findings.outerjoin(
+                items,
+                and_(
+                    items.c.platform == findings.c.platform, items.c.item_id == findings.c.item_id
+                ),
+            )
+        )
+        .where(findings.c.category == "safeguarding", findings.c.status.in_(ACTIVE), ~already)
+        .order_by(findings.c.detected_at, findings.c.finding_id)
+    )
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
         channels = {ch["key"]: ch for ch in channel_list(conn, settings)} if rows else {}
@@ -161,8 +206,10 @@ def send_safeguarding_alerts(settings: Settings, engine: Engine, *,
         return []
     recipients = list(settings.report.safeguarding_recipients or settings.report.recipients)
     if not recipients:
-        raise UserError(f"{len(rows)} safeguarding concern(s) to alert but neither "
-                        "report.safeguarding_recipients nor report.recipients is configured")
+        raise UserError(
+            f"{len(rows)} safeguarding concern(s) to alert but neither "
+            "report.safeguarding_recipients nor report.recipients is configured"
+        )
     zone = settings.business_hours.timezone
     w = Window.for_day(now.astimezone(settings.business_hours.zone).date(), zone, now)
     template = environment().get_template("safeguarding_alert.html.j2")
@@ -170,13 +217,23 @@ def send_safeguarding_alerts(settings: Settings, engine: Engine, *,
     for row in rows:
         row["status_then"] = row["status"]
         view = finding_view(row, w, channels)
-        html = template.render(f=view, council=settings.council,
-                               kind=row.get("kind") or "item",
-                               platform=PLATFORM_NAMES.get(row["platform"], row["platform"]))
+        html = template.render(
+            f=view,
+            council=settings.council,
+            kind=row.get("kind") or "item",
+            platform=PLATFORM_NAMES.get(row["platform"], row["platform"]),
+        )
         send_email(settings, recipients, _alert_subject(view), html)
         with engine.begin() as conn:
-            record_event(conn, row["finding_id"], at=now, actor=SYSTEM_ACTOR, action="alerted",
-                         from_status=row["status"], to_status=row["status"],
-                         reason=f"emailed to {', '.join(recipients)}")
+            record_event(
+                conn,
+                row["finding_id"],
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="alerted",
+                from_status=row["status"],
+                to_status=row["status"],
+                reason=f"emailed to {', '.join(recipients)}",
+            )
         sent.append(row["finding_id"])
     return sent

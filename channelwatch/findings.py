@@ -70,18 +70,31 @@ from sqlalchemy import (
     update,
 )
 
-from kernel.errors import UserError
-from kernel.items import parse_timestamp
 from channelwatch.warehouse.locks import xact_lock
 from channelwatch.warehouse.schema import finding_events, findings, item_versions, items
+from kernel.errors import UserError
+from kernel.items import parse_timestamp
 
 __all__ = [
-    "STATUSES", "ACTIVE", "CLOSED", "CATEGORIES", "SYSTEM_ACTOR", "ACTIONS",
-    "SyncResult", "finding_id", "sync_findings", "transition", "list_findings",
-    "get_finding", "status_as_of", "record_event", "local_day_bounds",
+    "STATUSES",
+    "ACTIVE",
+    "CLOSED",
+    "CATEGORIES",
+    "SYSTEM_ACTOR",
+    "ACTIONS",
+    "SyncResult",
+    "finding_id",
+    "sync_findings",
+    "transition",
+    "list_findings",
+    "get_finding",
+    "status_as_of",
+    "record_event",
+    "local_day_bounds",
 ]
 
 from kernel.vocabulary import ACTIVE, CATEGORIES, CLOSED, SEVERITIES, STATUSES  # noqa: E402
+
 SYSTEM_ACTOR = "channelwatch"
 
 # Categories the system never closes on its own (rule 4), and those that stand after the
@@ -120,8 +133,9 @@ class SyncResult:
     new_ids: list[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "new_ids"}
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "new_ids"
+        }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -154,14 +168,18 @@ def _aware(value: Any, name: str) -> datetime | None:
 
 def _incoming(source: Any) -> _Incoming:
     """Normalise a checks.Finding (or its to_dict(with_span=True) form)."""
-    platform, item_id, rule = (str(_field(source, k) or "") for k in ("platform", "item_id", "rule"))
+    platform, item_id, rule = (
+        str(_field(source, k) or "") for k in ("platform", "item_id", "rule")
+    )
     if not (platform and item_id and rule):
         raise ValueError("a finding needs platform, item_id and rule")
     category = str(_field(source, "category") or rule.split(".", 1)[0])
     severity = str(_field(source, "severity") or "medium")
     if severity not in SEVERITIES:
-        raise ValueError(f"finding {rule} on {platform}/{item_id}: severity {severity!r} "
-                         f"is not one of {', '.join(SEVERITIES)}")
+        raise ValueError(
+            f"finding {rule} on {platform}/{item_id}: severity {severity!r} "
+            f"is not one of {', '.join(SEVERITIES)}"
+        )
     span = _field(source, "evidence_span")
     start = end = None
     if span is not None and len(span) == 2 and span[0] is not None and span[1] is not None:
@@ -169,11 +187,16 @@ def _incoming(source: Any) -> _Incoming:
         if not 0 <= start < end:
             start = end = None
     return _Incoming(
-        finding_id=finding_id(platform, item_id, rule), platform=platform, item_id=item_id,
-        rule=rule, category=category, severity=severity,
+        finding_id=finding_id(platform, item_id, rule),
+        platform=platform,
+        item_id=item_id,
+        rule=rule,
+        category=category,
+        severity=severity,
         route=str(_field(source, "route") or "comms"),
         evidence=str(_field(source, "evidence") or ""),
-        evidence_start=start, evidence_end=end,
+        evidence_start=start,
+        evidence_end=end,
         due_at=_aware(_field(source, "due_at"), "due_at"),
         detected_at=_aware(_field(source, "detected_at"), "detected_at"),
     )
@@ -201,28 +224,65 @@ def _begin(conn_or_engine: Connection | Engine) -> Iterator[Connection]:
         yield conn_or_engine
 
 
-def record_event(conn: Connection, fid: str, *, at: datetime, actor: str, action: str,
-                 from_status: str | None, to_status: str, reason: str = "") -> None:
+def record_event(
+    conn: Connection,
+    fid: str,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    reason: str = "",
+) -> None:
     """Append one finding event (no status change by itself)."""
-    conn.execute(insert(finding_events).values(
-        finding_id=fid, at=at, actor=actor, action=action, from_status=from_status,
-        to_status=to_status, reason=reason))
+    conn.execute(
+        insert(finding_events).values(
+            finding_id=fid,
+            at=at,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+        )
+    )
 
 
-def _set_status(conn: Connection, rows: Sequence[tuple[str, str]], to_status: str, *,
-                now: datetime, actor: str, action: str, reason: str | Mapping[str, str]) -> int:
+def _set_status(
+    conn: Connection,
+    rows: Sequence[tuple[str, str]],
+    to_status: str,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    reason: str | Mapping[str, str],
+) -> int:
     """Move findings [(finding_id, from_status)] to `to_status` with one event each."""
     if not rows:
         return 0
     conn.execute(
-        update(findings).where(findings.c.finding_id == bindparam("b_id")).values(
-            status=to_status, status_changed_at=now, updated_at=now),
-        [{"b_id": fid} for fid, _ in rows])
-    conn.execute(insert(finding_events), [
-        {"finding_id": fid, "at": now, "actor": actor, "action": action,
-         "from_status": old, "to_status": to_status,
-         "reason": reason[fid] if isinstance(reason, Mapping) else reason}
-        for fid, old in rows])
+        update(findings)
+        .where(findings.c.finding_id == bindparam("b_id"))
+        .values(status=to_status, status_changed_at=now, updated_at=now),
+        [{"b_id": fid} for fid, _ in rows],
+    )
+    conn.execute(
+        insert(finding_events),
+        [
+            {
+                "finding_id": fid,
+                "at": now,
+                "actor": actor,
+                "action": action,
+                "from_status": old,
+                "to_status": to_status,
+                "reason": reason[fid] if isinstance(reason, Mapping) else reason,
+            }
+            for fid, old in rows
+        ],
+    )
     return len(rows)
 
 
@@ -236,14 +296,21 @@ def local_day_bounds(day: date, tz: str | ZoneInfo) -> tuple[datetime, datetime]
 
 def _auto_resolve_reason(category: str) -> str:
     if category == "unanswered":
-        return "no longer unanswered: the council replied in the thread, or the item no " \
-               "longer needs a reply"
+        return (
+            "no longer unanswered: the council replied in the thread, or the item no "
+            "longer needs a reply"
+        )
     return "no longer detected: the item was edited, or the rule no longer applies to it"
 
 
-def sync_findings(conn_or_engine: Connection | Engine, found: Iterable[Any], *,
-                  now: datetime, scope: Iterable[Any] | None = None,
-                  tz: str | ZoneInfo = "Europe/London") -> SyncResult:
+def sync_findings(
+    conn_or_engine: Connection | Engine,
+    found: Iterable[Any],
+    *,
+    now: datetime,
+    scope: Iterable[Any] | None = None,
+    tz: str | ZoneInfo = "Europe/London",
+) -> SyncResult:
     """Store one check run's findings and move the lifecycle on (see the module docstring).
 
     Args:
@@ -279,13 +346,16 @@ def sync_findings(conn_or_engine: Connection | Engine, found: Iterable[Any], *,
     return result
 
 
-def _upsert(conn: Connection, incoming: dict[str, _Incoming], now: datetime,
-            result: SyncResult) -> None:
+def _upsert(
+    conn: Connection, incoming: dict[str, _Incoming], now: datetime, result: SyncResult
+) -> None:
     ids = list(incoming)
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        existing = {row.finding_id: row for row in conn.execute(
-            select(findings).where(findings.c.finding_id.in_(chunk)))}
+        chunk = ids[start : start + CHUNK]
+        existing = {
+            row.finding_id: row
+            for row in conn.execute(select(findings).where(findings.c.finding_id.in_(chunk)))
+        }
         new_rows, new_events, refresh, closed_again = [], [], [], []
         for fid in chunk:
             f = incoming[fid]
@@ -293,17 +363,40 @@ def _upsert(conn: Connection, incoming: dict[str, _Incoming], now: datetime,
             if row is not None and row.updated_at > now:  # rule 7: a later run decided
                 result.unchanged += 1
                 continue
-            values = {"severity": f.severity, "route": f.route, "evidence": f.evidence,
-                      "evidence_start": f.evidence_start, "evidence_end": f.evidence_end,
-                      "due_at": f.due_at, "category": f.category}
+            values = {
+                "severity": f.severity,
+                "route": f.route,
+                "evidence": f.evidence,
+                "evidence_start": f.evidence_start,
+                "evidence_end": f.evidence_end,
+                "due_at": f.due_at,
+                "category": f.category,
+            }
             if row is None:
-                new_rows.append({"finding_id": fid, "platform": f.platform,
-                                 "item_id": f.item_id, "rule": f.rule, **values,
-                                 "detected_at": f.detected_at or now, "status": "new",
-                                 "status_changed_at": now, "updated_at": now})
-                new_events.append({"finding_id": fid, "at": now, "actor": SYSTEM_ACTOR,
-                                   "action": "detected", "from_status": None,
-                                   "to_status": "new", "reason": f.evidence})
+                new_rows.append(
+                    {
+                        "finding_id": fid,
+                        "platform": f.platform,
+                        "item_id": f.item_id,
+                        "rule": f.rule,
+                        **values,
+                        "detected_at": f.detected_at or now,
+                        "status": "new",
+                        "status_changed_at": now,
+                        "updated_at": now,
+                    }
+                )
+                new_events.append(
+                    {
+                        "finding_id": fid,
+                        "at": now,
+                        "actor": SYSTEM_ACTOR,
+                        "action": "detected",
+                        "from_status": None,
+                        "to_status": "new",
+                        "reason": f.evidence,
+                    }
+                )
                 result.new_ids.append(fid)
                 continue
             if any(getattr(row, k) != v for k, v in values.items()):
@@ -318,12 +411,25 @@ def _upsert(conn: Connection, incoming: dict[str, _Incoming], now: datetime,
             result.detected += len(new_rows)
         if refresh:
             conn.execute(
-                update(findings).where(findings.c.finding_id == bindparam("b_id")).values(
+                update(findings)
+                .where(findings.c.finding_id == bindparam("b_id"))
+                .values(
                     updated_at=now,
-                    **{k: bindparam(f"b_{k}") for k in
-                       ("severity", "route", "evidence", "evidence_start", "evidence_end",
-                        "due_at", "category")}),
-                refresh)
+                    **{
+                        k: bindparam(f"b_{k}")
+                        for k in (
+                            "severity",
+                            "route",
+                            "evidence",
+                            "evidence_start",
+                            "evidence_end",
+                            "due_at",
+                            "category",
+                        )
+                    },
+                ),
+                refresh,
+            )
             result.refreshed += len(refresh)
         if closed_again:
             _maybe_reopen(conn, closed_again, now, result)
@@ -333,29 +439,46 @@ def _maybe_reopen(conn: Connection, rows: list, now: datetime, result: SyncResul
     """Rule 6: reopen closed findings that fire again when the system may be wrong."""
     ids = [r.finding_id for r in rows]
     last_closer: dict[str, tuple[str, str]] = {}
-    latest = (select(finding_events.c.finding_id, finding_events.c.actor,
-                     finding_events.c.to_status,
-                     func.row_number().over(partition_by=finding_events.c.finding_id,
-                                            order_by=(finding_events.c.at.desc(),
-                                                      finding_events.c.event_id.desc()))
-                     .label("rn"))
-              .where(finding_events.c.finding_id.in_(ids),
-                     finding_events.c.action.in_(("resolved", "dismissed")))
-              .subquery())
+    latest = (
+        select(
+            finding_events.c.finding_id,
+            finding_events.c.actor,
+            finding_events.c.to_status,
+            func.row_number()
+            .over(
+                partition_by=finding_events.c.finding_id,
+                order_by=(finding_events.c.at.desc(), finding_events.c.event_id.desc()),
+            )
+            .label("rn"),
+        )
+        .where(
+            finding_events.c.finding_id.in_(ids),
+            finding_events.c.action.in_(("resolved", "dismissed")),
+        )
+        .subquery()
+    )
     for fid, actor, to_status, _ in conn.execute(select(latest).where(latest.c.rn == 1)):
         last_closer[fid] = (actor, to_status)
     keys = [(r.platform, r.item_id) for r in rows]
     edited: dict[tuple[str, str], datetime] = {}
     gone: set[tuple[str, str]] = set()
     for platform, item_id, observed, deleted_at in conn.execute(
-            select(items.c.platform, items.c.item_id,
-                   select(func.max(item_versions.c.observed_at)).where(
-                       item_versions.c.platform == items.c.platform,
-                       item_versions.c.item_id == items.c.item_id,
-                       item_versions.c.version > 1).scalar_subquery(),
-                   items.c.deleted_at)
-            .where(items.c.platform.in_(sorted({k[0] for k in keys})),
-                   items.c.item_id.in_(sorted({k[1] for k in keys})))):
+        select(
+            items.c.platform,
+            items.c.item_id,
+            select(func.max(item_versions.c.observed_at))
+            .where(
+                item_versions.c.platform == items.c.platform,
+                item_versions.c.item_id == items.c.item_id,
+                item_versions.c.version > 1,
+            )
+            .scalar_subquery(),
+            items.c.deleted_at,
+        ).where(
+            items.c.platform.in_(sorted({k[0] for k in keys})),
+            items.c.item_id.in_(sorted({k[1] for k in keys})),
+        )
+    ):
         if observed is not None:
             edited[(platform, item_id)] = observed
         if deleted_at is not None:
@@ -369,13 +492,15 @@ def _maybe_reopen(conn: Connection, rows: list, now: datetime, result: SyncResul
         if actor == SYSTEM_ACTOR:
             reasons[row.finding_id] = "the rule fires again after it was closed automatically"
         elif key in edited and edited[key] > row.status_changed_at:
-            reasons[row.finding_id] = (f"the item was edited after {actor} marked it "
-                                       f"{closed_as}, and the rule still fires")
+            reasons[row.finding_id] = (
+                f"the item was edited after {actor} marked it {closed_as}, and the rule still fires"
+            )
         else:
             continue
         reopen.append((row.finding_id, row.status))
-    result.reopened += _set_status(conn, reopen, "open", now=now, actor=SYSTEM_ACTOR,
-                                   action="reopened", reason=reasons)
+    result.reopened += _set_status(
+        conn, reopen, "open", now=now, actor=SYSTEM_ACTOR, action="reopened", reason=reasons
+    )
 
 
 def _carry_over(conn: Connection, now: datetime, tz: str | ZoneInfo, result: SyncResult) -> None:
@@ -383,71 +508,119 @@ def _carry_over(conn: Connection, now: datetime, tz: str | ZoneInfo, result: Syn
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     today = now.astimezone(zone).date()
     today_start, _ = local_day_bounds(today, zone)
-    rows = conn.execute(select(findings.c.finding_id, findings.c.detected_at).where(
-        findings.c.status == "new", findings.c.detected_at < today_start,
-        findings.c.updated_at <= now)).all()
+    rows = conn.execute(
+        select(findings.c.finding_id, findings.c.detected_at).where(
+            findings.c.status == "new",
+            findings.c.detected_at < today_start,
+            findings.c.updated_at <= now,
+        )
+    ).all()
     if not rows:
         return
     reason = f"carried over: still active on {today.isoformat()}"
-    result.opened += _set_status(conn, [(fid, "new") for fid, _ in rows], "open", now=now,
-                                 actor=SYSTEM_ACTOR, action="opened", reason=reason)
+    result.opened += _set_status(
+        conn,
+        [(fid, "new") for fid, _ in rows],
+        "open",
+        now=now,
+        actor=SYSTEM_ACTOR,
+        action="opened",
+        reason=reason,
+    )
 
 
-def _resolve_not_firing(conn: Connection, incoming: dict[str, _Incoming],
-                        scope: set[tuple[str, str]], now: datetime, result: SyncResult) -> None:
+def _resolve_not_firing(
+    conn: Connection,
+    incoming: dict[str, _Incoming],
+    scope: set[tuple[str, str]],
+    now: datetime,
+    result: SyncResult,
+) -> None:
     """Rule 4: active findings on evaluated items whose rule did not fire are resolved."""
     if not scope:
         return
     todo, reasons = [], {}
     for fid, platform, item_id, category, status in conn.execute(
-            select(findings.c.finding_id, findings.c.platform, findings.c.item_id,
-                   findings.c.category, findings.c.status)
-            .where(findings.c.status.in_(ACTIVE), findings.c.updated_at <= now)):
+        select(
+            findings.c.finding_id,
+            findings.c.platform,
+            findings.c.item_id,
+            findings.c.category,
+            findings.c.status,
+        ).where(findings.c.status.in_(ACTIVE), findings.c.updated_at <= now)
+    ):
         if fid in incoming or (platform, item_id) not in scope:
             continue
         if category in NEVER_AUTO_RESOLVED:
             continue
         todo.append((fid, status))
         reasons[fid] = _auto_resolve_reason(category)
-    result.resolved += _set_status(conn, todo, "resolved", now=now, actor=SYSTEM_ACTOR,
-                                   action="resolved", reason=reasons)
+    result.resolved += _set_status(
+        conn, todo, "resolved", now=now, actor=SYSTEM_ACTOR, action="resolved", reason=reasons
+    )
 
 
 def _handle_deleted(conn: Connection, now: datetime, result: SyncResult) -> None:
     """Rule 5: findings on deleted items are resolved, or noted once where they stand."""
     rows = conn.execute(
         select(findings.c.finding_id, findings.c.category, findings.c.status)
-        .join(items, and_(items.c.platform == findings.c.platform,
-                          items.c.item_id == findings.c.item_id))
-        .where(findings.c.status.in_(ACTIVE), findings.c.updated_at <= now,
-               items.c.deleted_at <= now)).all()
+        .join(
+            items,
+            and_(items.c.platform == findings.c.platform, items.c.item_id == findings.c.item_id),
+        )
+        .where(
+            findings.c.status.in_(ACTIVE), findings.c.updated_at <= now, items.c.deleted_at <= now
+        )
+    ).all()
     if not rows:
         return
-    resolve = [(fid, status) for fid, category, status in rows
-               if category not in STANDS_AFTER_DELETION]
-    result.resolved += _set_status(conn, resolve, "resolved", now=now, actor=SYSTEM_ACTOR,
-                                   action="resolved", reason="item deleted")
-    standing = [(fid, category, status) for fid, category, status in rows
-                if category in STANDS_AFTER_DELETION]
+    resolve = [
+        (fid, status) for fid, category, status in rows if category not in STANDS_AFTER_DELETION
+    ]
+    result.resolved += _set_status(
+        conn,
+        resolve,
+        "resolved",
+        now=now,
+        actor=SYSTEM_ACTOR,
+        action="resolved",
+        reason="item deleted",
+    )
+    standing = [
+        (fid, category, status)
+        for fid, category, status in rows
+        if category in STANDS_AFTER_DELETION
+    ]
     if standing:
-        already = {fid for (fid,) in conn.execute(
-            select(finding_events.c.finding_id).where(
-                finding_events.c.finding_id.in_([s[0] for s in standing]),
-                finding_events.c.action == "noted",
-                finding_events.c.reason.like("item deleted%")))}
+        already = {
+            fid
+            for (fid,) in conn.execute(
+                select(finding_events.c.finding_id).where(
+                    finding_events.c.finding_id.in_([s[0] for s in standing]),
+                    finding_events.c.action == "noted",
+                    finding_events.c.reason.like("item deleted%"),
+                )
+            )
+        }
         for fid, category, status in standing:
             if fid in already:
                 continue
-            what = "the safeguarding concern" if category == "safeguarding" else \
-                "the FOI request"
-            record_event(conn, fid, at=now, actor=SYSTEM_ACTOR, action="noted",
-                         from_status=status, to_status=status,
-                         reason=f"item deleted on the platform; {what} stands until a "
-                                "person closes it")
+            what = "the safeguarding concern" if category == "safeguarding" else "the FOI request"
+            record_event(
+                conn,
+                fid,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="noted",
+                from_status=status,
+                to_status=status,
+                reason=f"item deleted on the platform; {what} stands until a person closes it",
+            )
             result.noted += 1
 
 
 # --- people's actions ------------------------------------------------------------------
+
 
 def _resolve_id(conn: Connection, ref: str) -> Any:
     """The finding row for a full id or a unique prefix of at least 6 characters."""
@@ -458,8 +631,9 @@ def _resolve_id(conn: Connection, ref: str) -> Any:
     if row is not None:
         return row
     if len(ref) >= 6 and all(c in "0123456789abcdef" for c in ref):
-        rows = conn.execute(select(findings).where(findings.c.finding_id.like(ref + "%"))
-                            .limit(2)).all()
+        rows = conn.execute(
+            select(findings).where(findings.c.finding_id.like(ref + "%")).limit(2)
+        ).all()
         if len(rows) == 1:
             return rows[0]
         if len(rows) > 1:
@@ -467,8 +641,15 @@ def _resolve_id(conn: Connection, ref: str) -> Any:
     raise UserError(f"no finding with id {ref!r}")
 
 
-def transition(conn_or_engine: Connection | Engine, fid: str, action: str, actor: str,
-               reason: str = "", *, now: datetime | None = None) -> dict[str, Any]:
+def transition(
+    conn_or_engine: Connection | Engine,
+    fid: str,
+    action: str,
+    actor: str,
+    reason: str = "",
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """A person acknowledges, resolves, dismisses or reopens a finding.
 
     Args:
@@ -503,17 +684,26 @@ def transition(conn_or_engine: Connection | Engine, fid: str, action: str, actor
         if row.status not in allowed:
             raise UserError(
                 f"finding {row.finding_id[:12]} is {row.status}; only a "
-                f"{' or '.join(allowed)} finding can be {to_status if action != 'reopen' else 'reopened'}")
-        _set_status(conn, [(row.finding_id, row.status)], to_status, now=now, actor=actor,
-                    action=event, reason=reason)
+                f"{' or '.join(allowed)} finding can be {to_status if action != 'reopen' else 'reopened'}"
+            )
+        _set_status(
+            conn,
+            [(row.finding_id, row.status)],
+            to_status,
+            now=now,
+            actor=actor,
+            action=event,
+            reason=reason,
+        )
         return get_finding(conn, row.finding_id)
 
 
 # --- reading ---------------------------------------------------------------------------
 
 SEVERITY_RANK = case({"high": 0, "medium": 1, "low": 2}, value=findings.c.severity, else_=3)
-CATEGORY_RANK = case({c: i for i, c in enumerate(CATEGORIES)}, value=findings.c.category,
-                     else_=len(CATEGORIES))
+CATEGORY_RANK = case(
+    {c: i for i, c in enumerate(CATEGORIES)}, value=findings.c.category, else_=len(CATEGORIES)
+)
 
 
 def status_as_of(at: datetime):
@@ -522,13 +712,14 @@ def status_as_of(at: datetime):
     None when the finding had not been detected yet. Use it to render a past day exactly as
     it stood; for the present, ``findings.status`` is the same thing.
     """
-    return (select(finding_events.c.to_status)
-            .where(finding_events.c.finding_id == findings.c.finding_id,
-                   finding_events.c.at <= at)
-            .order_by(finding_events.c.at.desc(), finding_events.c.event_id.desc())
-            .limit(1)
-            .correlate(findings)
-            .scalar_subquery())
+    return (
+        select(finding_events.c.to_status)
+        .where(finding_events.c.finding_id == findings.c.finding_id, finding_events.c.at <= at)
+        .order_by(finding_events.c.at.desc(), finding_events.c.event_id.desc())
+        .limit(1)
+        .correlate(findings)
+        .scalar_subquery()
+    )
 
 
 def _row_dict(row) -> dict[str, Any]:
@@ -536,26 +727,38 @@ def _row_dict(row) -> dict[str, Any]:
 
 
 def _listing_query():
-    return (select(findings, items.c.account_id, items.c.kind, items.c.author_name,
-                   items.c.is_own, items.c.created_at.label("item_created_at"),
-                   items.c.text.label("item_text"), items.c.url.label("item_url"),
-                   items.c.deleted_at.label("item_deleted_at"))
-            .select_from(findings.outerjoin(items, and_(
-                items.c.platform == findings.c.platform,
-                items.c.item_id == findings.c.item_id))))
+    return select(
+        findings,
+        items.c.account_id,
+        items.c.kind,
+        items.c.author_name,
+        items.c.is_own,
+        items.c.created_at.label("item_created_at"),
+        items.c.text.label("item_text"),
+        items.c.url.label("item_url"),
+        items.c.deleted_at.label("item_deleted_at"),
+    ).select_from(
+        findings.outerjoin(
+            items,
+            and_(items.c.platform == findings.c.platform, items.c.item_id == findings.c.item_id),
+        )
+    )
 
 
-def list_findings(conn_or_engine: Connection | Engine, *,
-                  statuses: Sequence[str] | None = ACTIVE,
-                  categories: Sequence[str] | None = None,
-                  channels: Sequence[str] | None = None,
-                  rules: Sequence[str] | None = None,
-                  severities: Sequence[str] | None = None,
-                  routes: Sequence[str] | None = None,
-                  since: datetime | None = None,
-                  until: datetime | None = None,
-                  overdue_at: datetime | None = None,
-                  limit: int | None = None) -> list[dict[str, Any]]:
+def list_findings(
+    conn_or_engine: Connection | Engine,
+    *,
+    statuses: Sequence[str] | None = ACTIVE,
+    categories: Sequence[str] | None = None,
+    channels: Sequence[str] | None = None,
+    rules: Sequence[str] | None = None,
+    severities: Sequence[str] | None = None,
+    routes: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    overdue_at: datetime | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
     """Findings with their item (text, link, account), most urgent first.
 
     Args:
@@ -579,11 +782,13 @@ def list_findings(conn_or_engine: Connection | Engine, *,
     if categories:
         query = query.where(findings.c.category.in_(list(categories)))
     if channels:
-        query = query.where(or_(findings.c.platform.in_(list(channels)),
-                                items.c.account_id.in_(list(channels))))
+        query = query.where(
+            or_(findings.c.platform.in_(list(channels)), items.c.account_id.in_(list(channels)))
+        )
     if rules:
-        query = query.where(or_(*[or_(findings.c.rule == r, findings.c.rule.startswith(r + "."))
-                                  for r in rules]))
+        query = query.where(
+            or_(*[or_(findings.c.rule == r, findings.c.rule.startswith(r + ".")) for r in rules])
+        )
     if severities:
         query = query.where(findings.c.severity.in_(list(severities)))
     if routes:
@@ -594,9 +799,14 @@ def list_findings(conn_or_engine: Connection | Engine, *,
         query = query.where(findings.c.detected_at < until)
     if overdue_at is not None:
         query = query.where(findings.c.due_at < overdue_at)
-    query = query.order_by(CATEGORY_RANK, SEVERITY_RANK,
-                           case((findings.c.due_at.is_(None), 1), else_=0), findings.c.due_at,
-                           findings.c.detected_at, findings.c.finding_id)
+    query = query.order_by(
+        CATEGORY_RANK,
+        SEVERITY_RANK,
+        case((findings.c.due_at.is_(None), 1), else_=0),
+        findings.c.due_at,
+        findings.c.detected_at,
+        findings.c.finding_id,
+    )
     if limit is not None:
         query = query.limit(limit)
     with _begin(conn_or_engine) as conn:
@@ -611,11 +821,14 @@ def get_finding(conn_or_engine: Connection | Engine, fid: str) -> dict[str, Any]
     """
     with _begin(conn_or_engine) as conn:
         row = _resolve_id(conn, fid)
-        full = conn.execute(_listing_query().where(
-            findings.c.finding_id == row.finding_id)).one()
+        full = conn.execute(_listing_query().where(findings.c.finding_id == row.finding_id)).one()
         out = _row_dict(full)
-        out["events"] = [dict(e._mapping) for e in conn.execute(
-            select(finding_events).where(finding_events.c.finding_id == row.finding_id)
-            .order_by(finding_events.c.at, finding_events.c.event_id))]
+        out["events"] = [
+            dict(e._mapping)
+            for e in conn.execute(
+                select(finding_events)
+                .where(finding_events.c.finding_id == row.finding_id)
+                .order_by(finding_events.c.at, finding_events.c.event_id)
+            )
+        ]
         return out
-

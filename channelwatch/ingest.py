@@ -18,18 +18,19 @@ import dataclasses
 import logging
 import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
 import connectors
-from kernel.config import Settings
 from channelwatch.privacy import pseudonymiser
 from channelwatch.secrets import Credentials, get_credentials
 from channelwatch.warehouse import load
 from connectors.base import Batch, Connector, FetchResult, FetchState
 from connectors.errors import ConnectorError
+from kernel.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -107,22 +108,25 @@ def ingest_account(
         creds = credentials or get_credentials(account.conn_id, platform)
         author_ref = pseudonymise or pseudonymiser(settings)
         connector = factory(platform, account, creds, settings.api)
-        state = FetchState(watermarks=marks, lookback_since=window_start, now=now, until=until,
-                           clock=clock)
+        state = FetchState(
+            watermarks=marks, lookback_since=window_start, now=now, until=until, clock=clock
+        )
         seen = SeenIds()
         with fetching(connector, state) as batches:
             for batch in batches:
                 with engine.begin() as conn:
-                    stats.add(load.load_batch(conn, run_id, platform, account_id, batch, now,
-                                              author_ref))
+                    stats.add(
+                        load.load_batch(conn, run_id, platform, account_id, batch, now, author_ref)
+                    )
                 seen.update(item.id for item in batch.items)
                 if progress:
                     progress(stats)
         result = connector.result()
         with engine.begin() as conn:
             if not backfill:
-                stats.deleted = load.mark_deleted(conn, platform, account_id,
-                                                  result.complete_scopes, seen, now)
+                stats.deleted = load.mark_deleted(
+                    conn, platform, account_id, result.complete_scopes, seen, now
+                )
                 load.set_watermarks(conn, platform, account_id, result.watermarks, run_id, now)
             load.finish_run(conn, run_id, "success", stats, result, now=now)
         status, error, error_type = "success", None, None
@@ -134,22 +138,38 @@ def ingest_account(
             load.finish_run(conn, run_id, "failed", stats, result, error=error, now=now)
         status = "failed"
         log.error("%s account %s failed: %s", platform, account_id, error)
-        if not isinstance(exc, (ConnectorError, connectors.ConnectorError)) and not _is_user_error(exc):
+        if not isinstance(exc, (ConnectorError, connectors.ConnectorError)) and not _is_user_error(
+            exc
+        ):
             log.exception("unexpected error")
-    outcome = IngestOutcome(platform, account_id, run_id, status, stats,
-                            sum(result.api_calls.values()) if result else 0,
-                            sum(result.quota_units.values()) if result else 0, error,
-                            error_type)
+    outcome = IngestOutcome(
+        platform,
+        account_id,
+        run_id,
+        status,
+        stats,
+        sum(result.api_calls.values()) if result else 0,
+        sum(result.quota_units.values()) if result else 0,
+        error,
+        error_type,
+    )
     if status == "success" and stats.seen == 0:
-        outcome.warning = _empty_window_warning(engine, platform, account_id, marks,
-                                                window_start, until or now)
+        outcome.warning = _empty_window_warning(
+            engine, platform, account_id, marks, window_start, until or now
+        )
         if outcome.warning:
             log.warning("%s", outcome.warning)
     return outcome
 
 
-def _empty_window_warning(engine: Engine, platform: str, account_id: str,
-                          marks: dict[str, str], start: datetime, end: datetime) -> str | None:
+def _empty_window_warning(
+    engine: Engine,
+    platform: str,
+    account_id: str,
+    marks: dict[str, str],
+    start: datetime,
+    end: datetime,
+) -> str | None:
     """A warning when a pass returned nothing although the account was active before.
 
     An account whose watermarks show earlier passes found something (or whose stored items
@@ -161,19 +181,31 @@ def _empty_window_warning(engine: Engine, platform: str, account_id: str,
     from channelwatch.warehouse.schema import items
 
     with engine.connect() as conn:
-        stored = conn.execute(select(func.count()).select_from(items).where(
-            items.c.platform == platform, items.c.account_id == account_id,
-            items.c.created_at > start, items.c.created_at <= end)).scalar_one()
+        stored = conn.execute(
+            select(func.count())
+            .select_from(items)
+            .where(
+                items.c.platform == platform,
+                items.c.account_id == account_id,
+                items.c.created_at > start,
+                items.c.created_at <= end,
+            )
+        ).scalar_one()
     if not stored and not marks:
         return None
     window = f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}"
     if stored:
         why = f"the warehouse holds {stored} items of that window"
     else:
-        why = "its watermarks show earlier activity (" + ", ".join(
-            f"{k}={v}" for k, v in sorted(marks.items())) + ")"
-    return (f"warning: {platform} account {account_id}: the platform returned no items for "
-            f"{window}, but {why}")
+        why = (
+            "its watermarks show earlier activity ("
+            + ", ".join(f"{k}={v}" for k, v in sorted(marks.items()))
+            + ")"
+        )
+    return (
+        f"warning: {platform} account {account_id}: the platform returned no items for "
+        f"{window}, but {why}"
+    )
 
 
 class SeenIds:

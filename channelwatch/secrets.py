@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from kernel.errors import CredentialsError
@@ -87,21 +88,30 @@ def get_credentials(conn_id: str, platform: str = "") -> Credentials:
     creds = None
     if raw:
         try:
-            creds = _from_json(conn_id, raw) if raw.lstrip().startswith("{") else _from_uri(conn_id, raw)
+            creds = (
+                _from_json(conn_id, raw)
+                if raw.lstrip().startswith("{")
+                else _from_uri(conn_id, raw)
+            )
         except (ValueError, TypeError):
             raise CredentialsError(
-                f"Airflow connection '{conn_id}' ({env_var_name(conn_id)}) cannot be parsed") from None
+                f"Airflow connection '{conn_id}' ({env_var_name(conn_id)}) cannot be parsed"
+            ) from None
     for lookup in _LOOKUPS:
         if creds is not None:
             break
         creds = lookup(conn_id)
     label = f"{platform}: " if platform else ""
     if creds is None:
-        raise CredentialsError(f"{label}Airflow connection '{conn_id}' is not defined "
-                               f"(set {env_var_name(conn_id)} or add it in Airflow)")
+        raise CredentialsError(
+            f"{label}Airflow connection '{conn_id}' is not defined "
+            f"(set {env_var_name(conn_id)} or add it in Airflow)"
+        )
     if not creds.token:
-        raise CredentialsError(f"{label}Airflow connection '{conn_id}' has no token "
-                               "(put it in the password field or extra.access_token)")
+        raise CredentialsError(
+            f"{label}Airflow connection '{conn_id}' has no token "
+            "(put it in the password field or extra.access_token)"
+        )
     mask(creds.token)
     for key in ("app_secret", "client_secret", "api_key_secret"):
         mask(str(creds.extra.get(key, "")))

@@ -20,22 +20,31 @@ import gc
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from kernel.config import Settings
-from kernel.items import Item
 from checks import advertising, foi, moderation, off_brand, safeguarding, unanswered
 from checks.context import _NO_HITS, _NOT_SIG, _URL_HINT, Context, Doc, Rule, analyse_item
+from checks.finding import Finding
 from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES
 from checks.normalise import _SINGLES, Normalised
-from checks.finding import Finding
 from checks.unanswered import Awaiting, ChannelResponsiveness
+from kernel.config import Settings
+from kernel.items import Item
 
-__all__ = ["run_checks", "responsiveness", "awaiting_reply", "needs_reply", "Finding",
-           "ChannelResponsiveness", "Awaiting", "RULES"]
+__all__ = [
+    "run_checks",
+    "responsiveness",
+    "awaiting_reply",
+    "needs_reply",
+    "Finding",
+    "ChannelResponsiveness",
+    "Awaiting",
+    "RULES",
+]
 
 # Every per-item rule, in the order they run; unanswered.sla_breach needs whole threads
 # and runs beside them.
-ALL_RULES: tuple[Rule, ...] = (safeguarding.RULES + foi.RULES + moderation.RULES
-                               + advertising.RULES + off_brand.RULES)
+ALL_RULES: tuple[Rule, ...] = (
+    safeguarding.RULES + foi.RULES + moderation.RULES + advertising.RULES + off_brand.RULES
+)
 
 # Rule id → (severity, route): the table in docs/checks.md.
 RULES: dict[str, tuple[str, str]] = {
@@ -53,7 +62,6 @@ RULES: dict[str, tuple[str, str]] = {
     foi.RECEIVED: ("medium", "information_compliance"),
     safeguarding.CONCERN: ("high", "safeguarding_lead"),
 }
-
 
 
 def _docs(items: Iterable[Item], ctx: Context) -> list[Doc]:
@@ -126,9 +134,14 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
         for own in (0, 1):
             for hits in (0, 1):
                 for private in (0, 1):
-                    applies = (rule.applies_to == "own") if own else (
-                        rule.applies_to == "public"
-                        or (rule.applies_to == "public_posts" and not private))
+                    applies = (
+                        (rule.applies_to == "own")
+                        if own
+                        else (
+                            rule.applies_to == "public"
+                            or (rule.applies_to == "public_posts" and not private)
+                        )
+                    )
                     if applies and (hits or not rule.needs_hits):
                         table[4 * own + 2 * hits + private].append(rule.check)
     as_of = ctx.as_of
@@ -174,11 +187,15 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
                 sig = raw.translate(None, _NOT_SIG)
                 # The gate of `_may_fire_unhit`, inlined.
                 digits = len(sig.translate(None, _NOT_DIGITS))
-                unhit = (digits >= 6
-                         or (digits >= 3 and not address_words.isdisjoint(toks))
-                         or ((b"." in sig or b"/" in sig)
-                             and (b"@" in sig or _URL_HINT.search(lowered) is not None))
-                         or (not is_own and not spam_weak.isdisjoint(toks)))
+                unhit = (
+                    digits >= 6
+                    or (digits >= 3 and not address_words.isdisjoint(toks))
+                    or (
+                        (b"." in sig or b"/" in sig)
+                        and (b"@" in sig or _URL_HINT.search(lowered) is not None)
+                    )
+                    or (not is_own and not spam_weak.isdisjoint(toks))
+                )
                 if not (hits or unhit or waiting or item.flags):
                     continue  # no rule can fire: the common case
                 doc = Doc(item, Normalised(lowered, None, text), toks, hits, toks, sig)
@@ -188,8 +205,7 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
             if not doc.toks and not item.flags:
                 continue  # nothing to read (an emoji, a bare image)
         mark = len(out)
-        if doc.hits or item.flags or (unhit if unhit is not None
-                                      else _may_fire_unhit(doc, ctx)):
+        if doc.hits or item.flags or (unhit if unhit is not None else _may_fire_unhit(doc, ctx)):
             for check in table[4 * is_own + 2 * bool(doc.hits) + (item.kind == "message")]:
                 f = check(doc, ctx)
                 if f:
@@ -203,8 +219,9 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
     return out
 
 
-def responsiveness(items: Iterable[Item], settings: Settings,
-                   as_of: datetime) -> list[ChannelResponsiveness]:
+def responsiveness(
+    items: Iterable[Item], settings: Settings, as_of: datetime
+) -> list[ChannelResponsiveness]:
     """Per-channel reply rate and first-response times in business hours.
 
     Args:

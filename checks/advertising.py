@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from checks.context import (Context, Doc, Rule, count_hits, describe, domain_in, first_hit,
-                            host_of)
+from checks.context import Context, Doc, Rule, count_hits, describe, domain_in, first_hit, host_of
 from checks.finding import Finding
 from checks.normalise import tokens
 
@@ -28,8 +27,13 @@ SPONSORED = "third_party_advertising.sponsored_post"
 SPAM = "third_party_advertising.comment_spam"
 
 # Flags the connectors set (see docs/checks.md): truthy → paid third-party content.
-_PAID_FLAGS = ("paid_partnership", "is_paid_partnership", "paid_product_placement",
-               "has_paid_product_placement", "branded_content")
+_PAID_FLAGS = (
+    "paid_partnership",
+    "is_paid_partnership",
+    "paid_product_placement",
+    "has_paid_product_placement",
+    "branded_content",
+)
 _SPONSOR_FLAGS = ("sponsor", "sponsors", "sponsor_tags", "branded_content_sponsor")
 _NAME_AFTER = re.compile(r"[\s:,-]*(@[\w.]+|[A-Z][\w&'.-]*(?:[ ]+(?:&[ ]+)?[A-Z][\w&'.-]*){0,4})")
 
@@ -110,8 +114,9 @@ def sponsored_post(doc: Doc, ctx: Context) -> Finding | None:
             if ctx.is_friendly(entity):
                 continue
             whole = (span[0], m.end(1))
-            evidence.append((f"brand credited {describe(doc.item.text[whole[0]:whole[1]])}",
-                             whole))
+            evidence.append(
+                (f"brand credited {describe(doc.item.text[whole[0] : whole[1]])}", whole)
+            )
     link = _affiliate(doc, ctx)
     if link:
         q, span = ctx.quote_norm_span(doc, link[1], link[2])
@@ -151,8 +156,9 @@ def comment_spam(doc: Doc, ctx: Context) -> Finding | None:
     links = [u for u in doc.urls() if not domain_in(host_of(u[0]), ctx.public_link_domains)]
     if links and _bare(doc, links):
         q, span = ctx.quote_norm_span(doc, links[0][1], links[0][2])
-        return ctx.finding(doc, SPAM, "low", f"comment that is only a link {describe(q)}",
-                           span=span)
+        return ctx.finding(
+            doc, SPAM, "low", f"comment that is only a link {describe(q)}", span=span
+        )
     if len(weak) >= ctx.spam_weak_needed or (weak and links) or (links and _affiliate(doc, ctx)):
         words = ", ".join(sorted(weak))
         if links:

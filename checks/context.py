@@ -5,35 +5,54 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Callable
+from typing import Any
 
-from kernel.businesstime import Calendar, HoursUntil, calendar
-from kernel.config import Settings
-from kernel.items import Item
 from checks.finding import Finding
 from checks.matcher import FAMILIES, Matcher, _read_yaml, expand, lexicon_path, locate
 from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES
 from checks.normalise import _SINGLES, Normalised, analyse, normalise, tokens
+from kernel.businesstime import Calendar, HoursUntil, calendar
+from kernel.config import Settings
+from kernel.items import Item
 
 __all__ = ["Context", "Doc", "Rule", "analyse_item"]
 
 # Lists that are data, not phrases to match.
-_NOT_PHRASES = {"advertising.affiliate_domains", "advertising.affiliate_params",
-                "personal_data.organisation_prefixes", "personal_data.street_types",
-                "personal_data.case_ref_words", "personal_data.name_titles",
-                "personal_data.greetings", "political.election_admin"}
+_NOT_PHRASES = {
+    "advertising.affiliate_domains",
+    "advertising.affiliate_params",
+    "personal_data.organisation_prefixes",
+    "personal_data.street_types",
+    "personal_data.case_ref_words",
+    "personal_data.name_titles",
+    "personal_data.greetings",
+    "political.election_admin",
+}
 _OWN_FAMILIES = ("advertising", "political", "profanity", "style")
 _PUBLIC_FAMILIES = ("spam", "abuse", "profanity", "safeguarding", "foi")
 # Single-word lists the rules test as sets (they are common words: matching them as
 # phrases would make every text a candidate).
-WORD_SETS = ("needs_reply.question_starts", "abuse.targets", "spam.weak", "political.context",
-             "abuse.target_phrases",
-             "political.vote_for_neutral", "advertising.public_body_words")
+WORD_SETS = (
+    "needs_reply.question_starts",
+    "abuse.targets",
+    "spam.weak",
+    "political.context",
+    "abuse.target_phrases",
+    "political.vote_for_neutral",
+    "advertising.public_body_words",
+)
 # Lists whose single words also match look-alike-digit spellings.
-_LEET_LISTS = {"profanity.strong", "abuse.slurs", "abuse.insults", "abuse.weak_insults",
-               "abuse.threats", "spam.strong"}
+_LEET_LISTS = {
+    "profanity.strong",
+    "abuse.slurs",
+    "abuse.insults",
+    "abuse.weak_insults",
+    "abuse.threats",
+    "spam.strong",
+}
 
 _SIG_MARKS = b"@?./:"
 _NOT_SIG = bytes(c for c in range(256) if bytes([c]) not in b"0123456789" + _SIG_MARKS)
@@ -41,9 +60,12 @@ _URL_RE = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'()]+"
     r"|(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
     r"(?:com|co\.uk|org\.uk|gov\.uk|nhs\.uk|uk|org|net|to|us|io|me|ly|it|eu|in|link|co|info|biz|xyz)"
-    r"(?:/[^\s<>\"'()]*)?(?![\w@])")
-_URL_HINT = re.compile(r"https?:|www\.|[a-z0-9]\.(?:com|co|uk|org|net|to|us|io|ly|me|it|eu|in|"
-                       r"link|info|biz|xyz)\b")
+    r"(?:/[^\s<>\"'()]*)?(?![\w@])"
+)
+_URL_HINT = re.compile(
+    r"https?:|www\.|[a-z0-9]\.(?:com|co|uk|org|net|to|us|io|ly|me|it|eu|in|"
+    r"link|info|biz|xyz)\b"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +82,7 @@ class Rule:
     """
 
     id: str
-    check: Callable[["Doc", "Context"], Finding | None]
+    check: Callable[[Doc, Context], Finding | None]
     applies_to: str
     needs_hits: bool
 
@@ -86,7 +108,7 @@ class Doc:
     _hint: bool | None = None
     _reply_hits: dict[str, list[tuple[int, tuple[str, ...]]]] | None = None
 
-    def reply_hits(self, ctx: "Context") -> dict[str, list[tuple[int, tuple[str, ...]]]]:
+    def reply_hits(self, ctx: Context) -> dict[str, list[tuple[int, tuple[str, ...]]]]:
         """Hits of the needs-reply lexicon, scanned only when an item may need a reply."""
         if self._reply_hits is None:
             self._reply_hits = ctx.matchers["reply"].scan(self.scan_toks)
@@ -97,8 +119,9 @@ class Doc:
         hint = self._hint
         if hint is None:
             sig = self.sig
-            hint = self._hint = (b"." in sig or b"/" in sig) and \
-                _URL_HINT.search(self.norm.text) is not None
+            hint = self._hint = (b"." in sig or b"/" in sig) and _URL_HINT.search(
+                self.norm.text
+            ) is not None
         return hint
 
     def digits(self) -> int:
@@ -110,9 +133,14 @@ class Doc:
         """Links in the text: (url as normalised, start, end in the normalised text)."""
         if self._urls is None:
             if self.has_url_hint():
-                self._urls = [(m.group().rstrip(".,;:!?"), m.start(), m.end() - (
-                    len(m.group()) - len(m.group().rstrip(".,;:!?"))))
-                    for m in _URL_RE.finditer(self.norm.text)]
+                self._urls = [
+                    (
+                        m.group().rstrip(".,;:!?"),
+                        m.start(),
+                        m.end() - (len(m.group()) - len(m.group().rstrip(".,;:!?"))),
+                    )
+                    for m in _URL_RE.finditer(self.norm.text)
+                ]
             else:
                 self._urls = []
         return self._urls
@@ -121,7 +149,7 @@ class Doc:
 _NO_HITS: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
 
 
-def analyse_item(item: Item, ctx: "Context") -> Doc:
+def analyse_item(item: Item, ctx: Context) -> Doc:
     """Normalise, tokenise and scan one item's text with the lexicons its kind needs."""
     text = item.text
     if text.isascii():
@@ -153,7 +181,7 @@ def analyse_item(item: Item, ctx: "Context") -> Doc:
 def host_of(url: str) -> str:
     """The lower-case host of a URL with or without a scheme."""
     rest = url.split("://", 1)[-1]
-    host = re.split(r"[/?#:]", rest, 1)[0].lower()
+    host = re.split(r"[/?#:]", rest, maxsplit=1)[0].lower()
     return host[4:] if host.startswith("www.") else host
 
 
@@ -178,8 +206,9 @@ def _clean_domain(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _build_matcher(paths: tuple[str, ...], style: tuple[tuple[str, tuple[str, ...]], ...]
-                   ) -> tuple[dict[str, Matcher], dict[str, dict[str, Any]]]:
+def _build_matcher(
+    paths: tuple[str, ...], style: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[dict[str, Matcher], dict[str, dict[str, Any]]]:
     families = {f: _read_yaml(p) for f, p in zip(FAMILIES, paths)}
     lists: dict[str, list[str]] = {}
     for family, data in families.items():
@@ -192,9 +221,12 @@ def _build_matcher(paths: tuple[str, ...], style: tuple[tuple[str, tuple[str, ..
     # One matcher per kind of item, so a text is only a candidate for the lists its rules
     # read; the needs-reply lists are scanned only for items still without a reply.
     groups = {"own": _OWN_FAMILIES, "public": _PUBLIC_FAMILIES, "reply": ("needs_reply",)}
-    matchers = {group: Matcher({n: v for n, v in lists.items()
-                                if n.split(".", 1)[0] in families_}, leet=_LEET_LISTS)
-                for group, families_ in groups.items()}
+    matchers = {
+        group: Matcher(
+            {n: v for n, v in lists.items() if n.split(".", 1)[0] in families_}, leet=_LEET_LISTS
+        )
+        for group, families_ in groups.items()
+    }
     return matchers, families
 
 
@@ -217,8 +249,10 @@ class Context:
         self.foi_due: dict[date, datetime] = {}  # FOI due time per day of receipt (foi.py)
         brand = settings.checks.brand
         paths = tuple(str(lexicon_path(f, settings)) for f in FAMILIES)
-        style = (("style.banned_terms", tuple(brand.banned_terms)),
-                 ("style.wrong_names", tuple(brand.wrong_names)))
+        style = (
+            ("style.banned_terms", tuple(brand.banned_terms)),
+            ("style.wrong_names", tuple(brand.wrong_names)),
+        )
         self.matchers, self.lex = _build_matcher(paths, style)
         self.own_matcher, self.public_matcher = self.matchers["own"], self.matchers["public"]
         self.disabled = tuple(settings.checks.disabled_rules)
@@ -227,17 +261,24 @@ class Context:
         # Words without which a short run of digits cannot be an address or case reference.
         self.address_words = frozenset(
             {str(s).lower() for s in pdl.get("street_types", [])}
-            | {str(w).lower().split()[0] for w in pdl.get("case_ref_words", []) if str(w).split()})
+            | {str(w).lower().split()[0] for w in pdl.get("case_ref_words", []) if str(w).split()}
+        )
         self._enabled: dict[str, bool] = {}
         self.words: dict[str, frozenset[str]] = {}
         for name in WORD_SETS:
             family, key = name.split(".", 1)
             self.words[name] = frozenset(
-                t for raw in self.lex[family].get(key, []) for phrase in expand(str(raw))
-                for t in tokens(normalise(phrase).text))
+                t
+                for raw in self.lex[family].get(key, [])
+                for phrase in expand(str(raw))
+                for t in tokens(normalise(phrase).text)
+            )
         self.target_phrases = tuple(
-            p for raw in self.lex["abuse"].get("target_phrases", []) for phrase in expand(str(raw))
-            if (p := tuple(tokens(normalise(phrase).text))))
+            p
+            for raw in self.lex["abuse"].get("target_phrases", [])
+            for phrase in expand(str(raw))
+            if (p := tuple(tokens(normalise(phrase).text)))
+        )
         self.spam_weak_needed = int(self.lex["spam"].get("weak_needed", 2))
         adv = self.lex["advertising"]
         self.affiliate_domains = frozenset(str(d).lower() for d in adv.get("affiliate_domains", []))
@@ -249,17 +290,27 @@ class Context:
         own_domains |= {e.rsplit("@", 1)[-1].lower() for e in contact.emails if "@" in e}
         self.own_domains = frozenset(own_domains)
         self.partner_domains = frozenset(partner_domains)
-        self.allowed_link_domains = frozenset(
-            {_clean_domain(d) for d in brand.allowed_link_domains} | own_domains
-            | partner_domains) if brand.allowed_link_domains else frozenset()
+        self.allowed_link_domains = (
+            frozenset(
+                {_clean_domain(d) for d in brand.allowed_link_domains}
+                | own_domains
+                | partner_domains
+            )
+            if brand.allowed_link_domains
+            else frozenset()
+        )
         self.public_link_domains = frozenset(
             {"gov.uk", "nhs.uk", "police.uk", "ac.uk", "sch.uk", "parliament.uk"}
-            | own_domains | partner_domains)
+            | own_domains
+            | partner_domains
+        )
         self.own_phones = frozenset(digits_of(p) for p in contact.phones)
         self.own_emails = frozenset(e.strip().lower() for e in contact.emails)
         self.own_postcodes = frozenset(
-            m.group().replace(" ", "").lower() for a in contact.addresses
-            for m in re.finditer(r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}", a))
+            m.group().replace(" ", "").lower()
+            for a in contact.addresses
+            for m in re.finditer(r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}", a)
+        )
 
         # Names that are the council or a partner: never a "third party".
         names = {settings.council}
@@ -272,10 +323,12 @@ class Context:
             names.add(partner.name)
             handles |= {h.lstrip("@").lower() for h in partner.handles}
         self.friendly_handles = frozenset(handles)
-        self.friendly_names = tuple(sorted({" ".join(tokens(normalise(n).text)) for n in names
-                                            if n}, key=len, reverse=True))
+        self.friendly_names = tuple(
+            sorted({" ".join(tokens(normalise(n).text)) for n in names if n}, key=len, reverse=True)
+        )
         self.council_handles = frozenset(
-            a.handle.lstrip("@").lower() for _, a in settings.accounts.all() if a.handle)
+            a.handle.lstrip("@").lower() for _, a in settings.accounts.all() if a.handle
+        )
         self.public_body_words = self.words["advertising.public_body_words"]
         self.question_starts = self.words["needs_reply.question_starts"]
         self.periods = tuple((p.start, p.end, p.name) for p in settings.pre_election_periods)
@@ -315,39 +368,53 @@ class Context:
         toks = [t.strip("@#") for t in tokens(normalise(entity).text)]
         joined, squashed = " ".join(toks), "".join(toks)
         for name in self.friendly_names:
-            if joined == name or joined.startswith(name + " ") or \
-                    squashed == name.replace(" ", ""):
+            if joined == name or joined.startswith(name + " ") or squashed == name.replace(" ", ""):
                 return True
         words = self.public_body_words
         if words.intersection(toks):
             return True
         # A handle runs words together: @ThamesValleyPolice, @BracknellNHS.
-        return entity.lstrip().startswith("@") and any(w in squashed for w in words
-                                                       if len(w) >= 3)
+        return entity.lstrip().startswith("@") and any(w in squashed for w in words if len(w) >= 3)
 
     def quote(self, doc: Doc, phrase: tuple[str, ...]) -> tuple[str, tuple[int, int] | None]:
         """The original text where ``phrase`` matched, and its span."""
         span = locate(doc.norm, phrase)
         if span is None:
             return " ".join(phrase), None
-        return doc.item.text[span[0]:span[1]], span
+        return doc.item.text[span[0] : span[1]], span
 
     def quote_norm_span(self, doc: Doc, start: int, end: int) -> tuple[str, tuple[int, int]]:
         span = doc.norm.original_span(start, end)
-        return doc.item.text[span[0]:span[1]], span
+        return doc.item.text[span[0] : span[1]], span
 
-    def finding(self, doc: Doc, rule: str, severity: str, evidence: str, *,
-                route: str = "comms", due_at: datetime | None | str = "review",
-                span: tuple[int, int] | None = None) -> Finding:
+    def finding(
+        self,
+        doc: Doc,
+        rule: str,
+        severity: str,
+        evidence: str,
+        *,
+        route: str = "comms",
+        due_at: datetime | None | str = "review",
+        span: tuple[int, int] | None = None,
+    ) -> Finding:
         item = doc.item
         if due_at == "review":
             due_at = self.review_due(item, severity)
         return Finding(
-            item_id=item.id, platform=item.platform, category=rule.split(".", 1)[0],
-            rule=rule, severity=severity, evidence=evidence, route=route,
+            item_id=item.id,
+            platform=item.platform,
+            category=rule.split(".", 1)[0],
+            rule=rule,
+            severity=severity,
+            evidence=evidence,
+            route=route,
             due_at=(due_at if due_at.tzinfo is UTC else due_at.astimezone(UTC))
-            if isinstance(due_at, datetime) else None,
-            detected_at=self.as_of, evidence_span=span)
+            if isinstance(due_at, datetime)
+            else None,
+            detected_at=self.as_of,
+            evidence_span=span,
+        )
 
 
 def first_hit(doc: Doc, *names: str) -> tuple[str, int, tuple[str, ...]] | None:

@@ -11,8 +11,17 @@ __all__ = ["Finding", "CATEGORIES", "SEVERITIES", "ROUTES"]
 from kernel.vocabulary import CATEGORIES, ROUTES, SEVERITIES
 
 # The JSON contract of `channelwatch check` (issue 4), in this order.
-CONTRACT_FIELDS = ("item_id", "platform", "category", "rule", "severity", "evidence", "route",
-                   "due_at", "detected_at")
+CONTRACT_FIELDS = (
+    "item_id",
+    "platform",
+    "category",
+    "rule",
+    "severity",
+    "evidence",
+    "route",
+    "due_at",
+    "detected_at",
+)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kernel.businesstime import add_working_days, end_of_business_day
 from checks.context import Context, Doc, Rule, describe, first_hit
 from checks.finding import Finding
+from kernel.businesstime import add_working_days, end_of_business_day
 
 RECEIVED = "foi_request.received"
 
@@ -28,8 +28,7 @@ def _due(created: datetime, ctx: Context) -> datetime:
     due = ctx.foi_due.get(day)
     if due is None:
         n = ctx.settings.checks.foi_working_days
-        due = ctx.foi_due[day] = end_of_business_day(add_working_days(created, n, ctx.cal),
-                                                     ctx.cal)
+        due = ctx.foi_due[day] = end_of_business_day(add_working_days(created, n, ctx.cal), ctx.cal)
     return due
 
 
@@ -44,15 +43,25 @@ def received(doc: Doc, ctx: Context) -> Finding | None:
         if cue is None:
             return None
         cue_end = cue[1] + len(cue[2])
-        objects = [s for s, p in doc.hits.get("foi.info_objects", ())
-                   if s + len(p) <= cue[1] or s >= cue_end]
+        objects = [
+            s
+            for s, p in doc.hits.get("foi.info_objects", ())
+            if s + len(p) <= cue[1] or s >= cue_end
+        ]
         if not objects:
             return None
         hit, label = cue, "request for recorded information"
     q, span = ctx.quote(doc, hit[2])
     due = _due(doc.item.created_at, ctx)
-    return ctx.finding(doc, RECEIVED, "medium", f"{label} {describe(q)}",
-                       route="information_compliance", due_at=due, span=span)
+    return ctx.finding(
+        doc,
+        RECEIVED,
+        "medium",
+        f"{label} {describe(q)}",
+        route="information_compliance",
+        due_at=due,
+        span=span,
+    )
 
 
 RULES = (Rule(RECEIVED, received, "public", True),)

@@ -28,11 +28,19 @@ from checks.normalise import Normalised, normalise, tokens
 
 __all__ = ["Matcher", "expand", "leet_variants", "load_family", "locate", "FAMILIES"]
 
-FAMILIES = ("advertising", "spam", "political", "personal_data", "profanity", "abuse",
-            "safeguarding", "foi", "needs_reply")
+FAMILIES = (
+    "advertising",
+    "spam",
+    "political",
+    "personal_data",
+    "profanity",
+    "abuse",
+    "safeguarding",
+    "foi",
+    "needs_reply",
+)
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
-
 
 
 # Digits and symbols used for letters ("sh1t", "b@stard", "fvck").
@@ -101,9 +109,12 @@ def _read_yaml(path: str) -> dict[str, Any]:
         raise LexiconError(f"{path}: a lexicon must map list names to lists of phrases")
     for key, value in data.items():
         if isinstance(value, list) and not all(
-                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
-            raise LexiconError(f"{path}: {key}: every entry must be a phrase "
-                               "(quote words YAML reads as true/false, such as no, yes, on, off)")
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
+            raise LexiconError(
+                f"{path}: {key}: every entry must be a phrase "
+                "(quote words YAML reads as true/false, such as no, yes, on, off)"
+            )
     return data
 
 
@@ -175,10 +186,10 @@ class Matcher:
                             continue
                         # A second token, at a fixed offset from the key, narrows the
                         # candidates to the phrases that can still match.
-                        j = min((i for i in range(len(var)) if i != k),
-                                key=lambda i: rank(var, i))
+                        j = min((i for i in range(len(var)) if i != k), key=lambda i: rank(var, i))
                         anchored.setdefault(var[k], {}).setdefault((j - k, var[j]), []).append(
-                            (name, var, k))
+                            (name, var, k)
+                        )
         self._singles = singles
         self._anchored = anchored
         self._offsets = {key: tuple(sorted({d for d, _ in sub})) for key, sub in anchored.items()}
@@ -219,8 +230,13 @@ class Matcher:
                                 for name, phrase, k in entries:
                                     start = pos - k
                                     size = len(phrase)
-                                    if start >= 0 and start + size <= n and (
-                                            size == 2 or tuple(toks[start:start + size]) == phrase):
+                                    if (
+                                        start >= 0
+                                        and start + size <= n
+                                        and (
+                                            size == 2 or tuple(toks[start : start + size]) == phrase
+                                        )
+                                    ):
                                         out.setdefault(name, []).append((start, phrase))
         return out
 
@@ -244,8 +260,9 @@ def _phrase_pattern(phrase: tuple[str, ...], strict: bool) -> re.Pattern[str]:
 
 def locate(norm: Normalised, phrase: tuple[str, ...]) -> tuple[int, int] | None:
     """The span of the original text where ``phrase`` was matched, or None."""
-    m = _phrase_pattern(phrase, True).search(norm.text) or \
-        _phrase_pattern(phrase, False).search(norm.text)
+    m = _phrase_pattern(phrase, True).search(norm.text) or _phrase_pattern(phrase, False).search(
+        norm.text
+    )
     if m is None:
         return None
     return norm.original_span(*m.span())

@@ -32,12 +32,15 @@ def _targeted(doc: Doc, ctx: Context) -> tuple[int, tuple[str, ...]] | None:
     words = ctx.words["abuse.targets"]
     targets = [i for i, t in enumerate(doc.toks) if t in words or t[:1] == "@"]
     toks = doc.toks
-    targets += [i for p in ctx.target_phrases for i in range(len(toks) - len(p) + 1)
-                if tuple(toks[i:i + len(p)]) == p]
+    targets += [
+        i
+        for p in ctx.target_phrases
+        for i in range(len(toks) - len(p) + 1)
+        if tuple(toks[i : i + len(p)]) == p
+    ]
     for start, phrase in sorted(weak):  # the earliest: hits come in set order
         end = start + len(phrase) - 1
-        if any(-window <= start - t <= window or -window <= t - end <= window
-               for t in targets):
+        if any(-window <= start - t <= window or -window <= t - end <= window for t in targets):
             return start, phrase
     return None
 
@@ -48,8 +51,7 @@ def abuse(doc: Doc, ctx: Context) -> Finding | None:
         hit = first_hit(doc, name)
         if hit:
             q, span = ctx.quote(doc, hit[2])
-            return ctx.finding(doc, ABUSE, severity, f"{label} {describe(q, total - 1)}",
-                               span=span)
+            return ctx.finding(doc, ABUSE, severity, f"{label} {describe(q, total - 1)}", span=span)
     aimed = _targeted(doc, ctx)
     if aimed:
         q, span = ctx.quote(doc, aimed[1])

@@ -22,37 +22,168 @@ import unicodedata
 __all__ = ["Normalised", "analyse", "normalise", "tokens", "TOKEN_RE"]
 
 # Zero-width and invisible formatting characters, deleted outright.
-_INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f" \
-             "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068" \
-             "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufe00\ufe01\ufe02\ufe03\ufe04" \
-             "\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
+    "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufe00\ufe01\ufe02\ufe03\ufe04"
+    "\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
+)
 
 # Look-alike letters that NFKC leaves alone: Cyrillic, Greek and a few Latin oddities,
 # mapped to the ASCII letter a reader sees. Upper and lower case both fold to lower.
 _CONFUSABLES = {
     # Cyrillic
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
-    "ɡ": "g", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ь": "b", "г": "r", "п": "n", "ш": "w",
-    "А": "a", "В": "b", "Е": "e", "Ё": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
-    "С": "c", "Т": "t", "У": "y", "Х": "x", "Ѕ": "s", "І": "i", "Ї": "i", "Ј": "j", "Ԁ": "d",
-    "Һ": "h", "Ӏ": "l", "Ԛ": "q", "Ԝ": "w",
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "ɡ": "g",
+    "һ": "h",
+    "ӏ": "l",
+    "ԛ": "q",
+    "ԝ": "w",
+    "ь": "b",
+    "г": "r",
+    "п": "n",
+    "ш": "w",
+    "А": "a",
+    "В": "b",
+    "Е": "e",
+    "Ё": "e",
+    "К": "k",
+    "М": "m",
+    "Н": "h",
+    "О": "o",
+    "Р": "p",
+    "С": "c",
+    "Т": "t",
+    "У": "y",
+    "Х": "x",
+    "Ѕ": "s",
+    "І": "i",
+    "Ї": "i",
+    "Ј": "j",
+    "Ԁ": "d",
+    "Һ": "h",
+    "Ӏ": "l",
+    "Ԛ": "q",
+    "Ԝ": "w",
     # Greek
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-    "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "s", "μ": "u",
-    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n",
-    "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x",
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    "ς": "s",
+    "μ": "u",
+    "Α": "a",
+    "Β": "b",
+    "Ε": "e",
+    "Ζ": "z",
+    "Η": "h",
+    "Ι": "i",
+    "Κ": "k",
+    "Μ": "m",
+    "Ν": "n",
+    "Ο": "o",
+    "Ρ": "p",
+    "Τ": "t",
+    "Υ": "y",
+    "Χ": "x",
     # Latin look-alikes and ligatures NFKC keeps
-    "ı": "i", "ȷ": "j", "ƒ": "f", "ɓ": "b", "ƙ": "k", "ɱ": "m", "ɲ": "n", "ʂ": "s", "ʐ": "z", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d",
-    "þ": "th", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss", "ɑ": "a", "ɩ": "i",
-    "ʀ": "r", "ꜱ": "s", "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ғ": "f", "ɢ": "g",
-    "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p",
-    "ǫ": "q", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+    "ı": "i",
+    "ȷ": "j",
+    "ƒ": "f",
+    "ɓ": "b",
+    "ƙ": "k",
+    "ɱ": "m",
+    "ɲ": "n",
+    "ʂ": "s",
+    "ʐ": "z",
+    "ł": "l",
+    "Ł": "l",
+    "ø": "o",
+    "Ø": "o",
+    "đ": "d",
+    "Đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "æ": "ae",
+    "Æ": "ae",
+    "œ": "oe",
+    "Œ": "oe",
+    "ß": "ss",
+    "ɑ": "a",
+    "ɩ": "i",
+    "ʀ": "r",
+    "ꜱ": "s",
+    "ᴀ": "a",
+    "ʙ": "b",
+    "ᴄ": "c",
+    "ᴅ": "d",
+    "ᴇ": "e",
+    "ғ": "f",
+    "ɢ": "g",
+    "ʜ": "h",
+    "ɪ": "i",
+    "ᴊ": "j",
+    "ᴋ": "k",
+    "ʟ": "l",
+    "ᴍ": "m",
+    "ɴ": "n",
+    "ᴏ": "o",
+    "ᴘ": "p",
+    "ǫ": "q",
+    "ᴛ": "t",
+    "ᴜ": "u",
+    "ᴠ": "v",
+    "ᴡ": "w",
+    "ʏ": "y",
+    "ᴢ": "z",
     # Punctuation people type on phones
-    "\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'", "\u00b4": "'",
-    "`": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-", "\u00a0": " ", "\u2022": "*", "\u00b7": "*",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "\u02bc": "'",
+    "\u00b4": "'",
+    "`": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2033": '"',
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2015": "-",
+    "\u2212": "-",
+    "\u00a0": " ",
+    "\u2022": "*",
+    "\u00b7": "*",
 }
 
 
@@ -70,8 +201,9 @@ def _fold_char_uncached(ch: str) -> str:
             continue
         if not c.isascii():
             # strip accents: é -> e; keep the character when it is not a decorated letter
-            base = "".join(b for b in unicodedata.normalize("NFD", c)
-                           if not unicodedata.combining(b))
+            base = "".join(
+                b for b in unicodedata.normalize("NFD", c) if not unicodedata.combining(b)
+            )
             c = base if base else ""
             c = "".join(_CONFUSABLES.get(b, b) for b in c)
         out.append(c.lower())
@@ -95,10 +227,15 @@ def _fold_char(ch: str) -> str:
 # Emoji variation selectors (U+FE00-FE0F) are left alone: they are never part of a token,
 # and "❤️" is far too common to send every such text down the careful path.
 _NEEDS_FOLD = re.compile(
-    "[" + re.escape("".join(sorted((set(_INVISIBLE) | set(_CONFUSABLES))
-                                   - {chr(c) for c in range(0xFE00, 0xFE10)}))) +
-    "\u0300-\u036f\u00c0-\u024f\uff00-\uffef\U0001d400-\U0001d7ff\u2100-\u214f\u2460-\u24ff"
-    "\u1d00-\u1dbf\u0250-\u02af\u0370-\u03ff\u0400-\u04ff]")
+    "["
+    + re.escape(
+        "".join(
+            sorted((set(_INVISIBLE) | set(_CONFUSABLES)) - {chr(c) for c in range(0xFE00, 0xFE10)})
+        )
+    )
+    + "\u0300-\u036f\u00c0-\u024f\uff00-\uffef\U0001d400-\U0001d7ff\u2100-\u214f\u2460-\u24ff"
+    "\u1d00-\u1dbf\u0250-\u02af\u0370-\u03ff\u0400-\u04ff]"
+)
 
 # Three or more single letters separated by 1-2 spaces, dots, dashes, underscores or stars.
 _SPACED = re.compile(r"(?<![^\W_])[^\W\d_](?:[ .\-*_]{1,2}[^\W\d_](?![^\W_])){2,}")
@@ -109,13 +246,14 @@ _SINGLES = frozenset("bcdefghjklmnopqrstuvwxyz")
 
 # Tokens: runs of letters/digits, keeping '@' (handles), '#' (hashtags) and '*' (masked
 # swear words); apostrophes vanish so "don't" is "dont".
-_ASCII_TOKEN_TABLE = {ord(c): " " for c in "!\"$%&()+,-./:;<=>?[\\]^_`{|}~"}
+_ASCII_TOKEN_TABLE = {ord(c): " " for c in '!"$%&()+,-./:;<=>?[\\]^_`{|}~'}
 _ASCII_TOKEN_TABLE[ord("'")] = None
 _ASCII_TOKEN_TABLE.update({c: " " for c in range(0, 32)})
 TOKEN_RE = re.compile(r"(?:[^\W_]|[@#*])+")
 # The same table over bytes: bytes.translate is several times faster than str.translate.
-_ASCII_TOKEN_BYTES = bytes(32 if (c < 32 or chr(c) in "!\"$%&()+,-./:;<=>?[\\]^_`{|}~")
-                           else c for c in range(256))
+_ASCII_TOKEN_BYTES = bytes(
+    32 if (c < 32 or chr(c) in '!"$%&()+,-./:;<=>?[\\]^_`{|}~') else c for c in range(256)
+)
 
 
 class Normalised:
@@ -139,8 +277,11 @@ class Normalised:
         return f"Normalised({self.text!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Normalised) and (self.text, self.offsets, self.original) == \
-            (other.text, other.offsets, other.original)
+        return isinstance(other, Normalised) and (self.text, self.offsets, self.original) == (
+            other.text,
+            other.offsets,
+            other.original,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -232,8 +373,9 @@ def analyse(text: str) -> tuple[Normalised, list[str]]:
     Returns:
         The `Normalised` text and its tokens (see `tokens`).
     """
-    if text.isascii() or (unicodedata.is_normalized("NFKC", text)
-                          and _NEEDS_FOLD.search(text) is None):
+    if text.isascii() or (
+        unicodedata.is_normalized("NFKC", text) and _NEEDS_FOLD.search(text) is None
+    ):
         norm = text.lower()
         offsets: list[int] | None = None
         if len(norm) != len(text):  # a non-ASCII letter whose lower case is longer
@@ -245,8 +387,11 @@ def analyse(text: str) -> tuple[Normalised, list[str]]:
     # before the regex. Tokens keep "*" (masked swear words), so letters spaced out with
     # stars ("i*d*i*o*t") are looked for among the tokens of the text without them.
     singles = toks if "*" not in norm else tokens(norm.replace("*", " "))
-    if not _SINGLES.isdisjoint(singles) and len(_SINGLES.intersection(singles)) >= 2 and \
-            _SPACED.search(norm) is not None:
+    if (
+        not _SINGLES.isdisjoint(singles)
+        and len(_SINGLES.intersection(singles)) >= 2
+        and _SPACED.search(norm) is not None
+    ):
         norm, offsets = _unspace(norm, offsets)
         toks = tokens(norm)
     return Normalised(norm, tuple(offsets) if offsets is not None else None, text), toks
@@ -258,8 +403,13 @@ def tokens(norm: str) -> list[str]:
         return norm.encode("ascii").translate(_ASCII_TOKEN_BYTES, b"'").decode("ascii").split()
     if _NON_ASCII_WORD.search(norm) is None:
         # Only emoji and symbols outside ASCII: they separate tokens as punctuation does.
-        return _NON_ASCII_RUN.sub(" ", norm).encode("ascii").translate(
-            _ASCII_TOKEN_BYTES, b"'").decode("ascii").split()
+        return (
+            _NON_ASCII_RUN.sub(" ", norm)
+            .encode("ascii")
+            .translate(_ASCII_TOKEN_BYTES, b"'")
+            .decode("ascii")
+            .split()
+        )
     return TOKEN_RE.findall(norm.replace("'", ""))
 
 

@@ -15,8 +15,7 @@
 from __future__ import annotations
 
 from checks import personal_data as pd
-from checks.context import (Context, Doc, Rule, count_hits, describe, domain_in, first_hit,
-                            host_of)
+from checks.context import Context, Doc, Rule, count_hits, describe, domain_in, first_hit, host_of
 from checks.finding import Finding
 
 POLITICAL = "off_brand.political"
@@ -64,8 +63,9 @@ def political(doc: Doc, ctx: Context) -> Finding | None:
         label = "names a politician"
     q, span = ctx.quote(doc, phrase)
     where = f" during pre-election period {period!r}" if period else ""
-    return ctx.finding(doc, POLITICAL, severity,
-                       f"{label} {describe(q, len(found) - 1)}{where}", span=span)
+    return ctx.finding(
+        doc, POLITICAL, severity, f"{label} {describe(q, len(found) - 1)}{where}", span=span
+    )
 
 
 def personal_data(doc: Doc, ctx: Context) -> Finding | None:
@@ -114,8 +114,9 @@ def link_domain(doc: Doc, ctx: Context) -> Finding | None:
     if not bad:
         return None
     q, span = ctx.quote_norm_span(doc, bad[0][1], bad[0][2])
-    return ctx.finding(doc, LINK, "low",
-                       f"link outside the allowed domains {describe(q, len(bad) - 1)}", span=span)
+    return ctx.finding(
+        doc, LINK, "low", f"link outside the allowed domains {describe(q, len(bad) - 1)}", span=span
+    )
 
 
 RULES = (

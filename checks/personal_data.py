@@ -24,15 +24,28 @@ _PHONE = re.compile(r"(?<![\w+/.])(?:\+|00)?\(?\d(?:[ \-()]{0,2}\d){8,13}(?![\w/
 _EMAIL = re.compile(r"(?<![\w.+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 # National Insurance: two prefix letters (not D, F, I, Q, U, V; second not O), six digits,
 # suffix A-D. Spaces allowed between the pairs.
-_NINO = re.compile(r"(?<![a-z0-9])(?!bg|gb|kn|nk|nt|tn|zz)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z]"
-                   r" ?\d{2} ?\d{2} ?\d{2} ?[a-d](?![a-z0-9])")
+_NINO = re.compile(
+    r"(?<![a-z0-9])(?!bg|gb|kn|nk|nt|tn|zz)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z]"
+    r" ?\d{2} ?\d{2} ?\d{2} ?[a-d](?![a-z0-9])"
+)
 _POSTCODE = re.compile(r"(?<![a-z0-9])([a-z]{1,2}\d[a-z\d]?) ?(\d[abd-hjlnp-uw-z]{2})(?![a-z0-9])")
 
-SENSITIVITY = {"nhs_number": 0, "ni_number": 1, "address": 2, "case_reference": 3,
-               "phone_number": 4, "email_address": 5}
-LABELS = {"nhs_number": "NHS number", "ni_number": "National Insurance number",
-          "address": "home address", "case_reference": "named person's case reference",
-          "phone_number": "phone number", "email_address": "email address"}
+SENSITIVITY = {
+    "nhs_number": 0,
+    "ni_number": 1,
+    "address": 2,
+    "case_reference": 3,
+    "phone_number": 4,
+    "email_address": 5,
+}
+LABELS = {
+    "nhs_number": "NHS number",
+    "ni_number": "National Insurance number",
+    "address": "home address",
+    "case_reference": "named person's case reference",
+    "phone_number": "phone number",
+    "email_address": "email address",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,21 +70,28 @@ def _nhs_valid(digits: str) -> bool:
 class _Compiled:
     def __init__(self, ctx: Context) -> None:
         lex = ctx.lex["personal_data"]
-        streets = "|".join(sorted((re.escape(str(s).lower()) for s in lex["street_types"]),
-                                  key=len, reverse=True))
+        streets = "|".join(
+            sorted((re.escape(str(s).lower()) for s in lex["street_types"]), key=len, reverse=True)
+        )
         self.house = re.compile(
-            r"(?<![\w£$.,/])(\d{1,4}[a-z]?)(?:,)? +(?:[a-z'-]+ +){1,3}?(?:" + streets + r")\b")
-        refs = "|".join(sorted((re.escape(str(s).lower()) for s in lex["case_ref_words"]),
-                               key=len, reverse=True))
+            r"(?<![\w£$.,/])(\d{1,4}[a-z]?)(?:,)? +(?:[a-z'-]+ +){1,3}?(?:" + streets + r")\b"
+        )
+        refs = "|".join(
+            sorted(
+                (re.escape(str(s).lower()) for s in lex["case_ref_words"]), key=len, reverse=True
+            )
+        )
         self.case_ref = re.compile(
             r"\b(?:" + refs + r")\s*(?:no\.?|number|ref\.?|reference|id)?\s*(?:is|:|#)?\s*"
-            r"([a-z]{0,4}[-/]?\d[\d\-/]{3,}[a-z]?)\b")
+            r"([a-z]{0,4}[-/]?\d[\d\-/]{3,}[a-z]?)\b"
+        )
         titles = "|".join(re.escape(str(t).capitalize()) for t in lex["name_titles"])
         greetings = "|".join(re.escape(str(g)) for g in lex["greetings"])
         self.name = re.compile(
             r"\b(?:" + titles + r")\.? +[A-Z][a-z'-]+"
             r"|(?:^|[.!?]\s+|@\w+\s+)(?i:" + greetings + r"),? +[A-Z][a-z'-]+\b"
-            r"|\b[A-Z][a-z'-]+ +[A-Z][a-z'-]+'s\b")
+            r"|\b[A-Z][a-z'-]+ +[A-Z][a-z'-]+'s\b"
+        )
         self.org_prefixes = tuple(str(p) for p in lex["organisation_prefixes"])
         self.street_words = frozenset(str(s).lower() for s in lex["street_types"])
         self.case_words = frozenset(str(w).lower().split()[0] for w in lex["case_ref_words"])
@@ -101,8 +121,11 @@ def find_personal_data(doc: Doc, ctx: Context) -> list[PersonalData]:
         for m in _EMAIL.finditer(text):
             email = m.group().rstrip(".")
             domain = email.rsplit("@", 1)[1]
-            if email in ctx.own_emails or domain_in(domain, ctx.own_domains) or \
-                    domain_in(domain, ctx.partner_domains):
+            if (
+                email in ctx.own_emails
+                or domain_in(domain, ctx.own_domains)
+                or domain_in(domain, ctx.partner_domains)
+            ):
                 continue
             found.append(PersonalData("email_address", m.start(), m.start() + len(email)))
     taken: list[tuple[int, int]] = []
@@ -130,12 +153,14 @@ def find_personal_data(doc: Doc, ctx: Context) -> list[PersonalData]:
             found.append(PersonalData("ni_number", m.start(), m.end()))
     # An address needs a street word ("Road", "Close"...): a set test before two regexes.
     if digits >= 3 and not comp.street_words.isdisjoint(doc.toks):
-        postcodes = [m for m in _POSTCODE.finditer(text)
-                     if (m.group(1) + m.group(2)) not in ctx.own_postcodes]
+        postcodes = [
+            m
+            for m in _POSTCODE.finditer(text)
+            if (m.group(1) + m.group(2)) not in ctx.own_postcodes
+        ]
         if postcodes:
             for h in comp.house.finditer(text):
-                after = [p for p in postcodes
-                         if p.start() >= h.end() and p.start() - h.end() < 80]
+                after = [p for p in postcodes if p.start() >= h.end() and p.start() - h.end() < 80]
                 if after:
                     found.append(PersonalData("address", h.start(), after[0].end()))
                     break

@@ -53,8 +53,16 @@ import pandas as pd  # noqa: E402
 
 from kernel.items import Item, ItemError, parse_timestamp  # noqa: E402
 
-__all__ = ["QualityResult", "Total", "validate_batch", "validate_pass", "validate_totals",
-           "reported_totals", "parents_to_look_up", "CLOCK_SKEW"]
+__all__ = [
+    "QualityResult",
+    "Total",
+    "validate_batch",
+    "validate_pass",
+    "validate_totals",
+    "reported_totals",
+    "parents_to_look_up",
+    "CLOCK_SKEW",
+]
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +103,15 @@ class QualityResult:
             what = f["expectation"].removeprefix("expect_")
             where = ",".join(f["columns"])
             ids = ", ".join(str(i) for i in f["examples"][:3])
-            parts.append(f"{what}({where}) failed on {f['unexpected_count']} rows"
-                         + (f" e.g. {ids}" if ids else ""))
+            parts.append(
+                f"{what}({where}) failed on {f['unexpected_count']} rows"
+                + (f" e.g. {ids}" if ids else "")
+            )
         return f"{self.suite}: " + "; ".join(parts)
 
 
 # -- the GX context and suites ----------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def _context():
@@ -109,8 +120,7 @@ def _context():
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False,
-                                                         metric_calculations=False)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("channelwatch")
     for name in ("batch", "totals"):
         source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
@@ -118,13 +128,18 @@ def _context():
 
 
 def _batch_definition(asset: str):
-    return (_context().data_sources.get("channelwatch").get_asset(asset)
-            .get_batch_definition("whole"))
+    return (
+        _context().data_sources.get("channelwatch").get_asset(asset).get_batch_definition("whole")
+    )
 
 
 def _result_format() -> dict[str, Any]:
-    return {"result_format": "COMPLETE", "unexpected_index_column_names": ["id"],
-            "partial_unexpected_count": EXAMPLES, "return_unexpected_index_query": False}
+    return {
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": ["id"],
+        "partial_unexpected_count": EXAMPLES,
+        "return_unexpected_index_query": False,
+    }
 
 
 def _batch_suite(platform: str, accounts: Sequence[str], now: datetime):
@@ -136,8 +151,9 @@ def _batch_suite(platform: str, accounts: Sequence[str], now: datetime):
         e.ExpectCompoundColumnsToBeUnique(column_list=["platform", "id"]),
         e.ExpectColumnValuesToBeInSet(column="platform", value_set=[platform]),
         e.ExpectColumnValuesToNotBeNull(column="created_epoch"),
-        e.ExpectColumnValuesToBeBetween(column="created_epoch",
-                                        max_value=(now + CLOCK_SKEW).timestamp()),
+        e.ExpectColumnValuesToBeBetween(
+            column="created_epoch", max_value=(now + CLOCK_SKEW).timestamp()
+        ),
         e.ExpectColumnValuesToBeInSet(column="text_type", value_set=["str"]),
         e.ExpectColumnValuesToBeInSet(column="account", value_set=sorted(accounts)),
         e.ExpectColumnValuesToBeInSet(column="parent_known", value_set=[True]),
@@ -149,8 +165,11 @@ def _batch_suite(platform: str, accounts: Sequence[str], now: datetime):
 def _totals_suite():
     _context()
     suite = gx.ExpectationSuite(name=TOTALS_SUITE)
-    suite.add_expectation(gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
-        column_A="counted", column_B="reported", or_equal=True))
+    suite.add_expectation(
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="counted", column_B="reported", or_equal=True
+        )
+    )
     return suite
 
 
@@ -172,26 +191,36 @@ def _run(asset: str, suite, frame: pd.DataFrame) -> QualityResult:
             continue
         config = r.get("expectation_config") or {}
         kwargs = config.get("kwargs") or {}
-        columns = ([kwargs["column"]] if "column" in kwargs else
-                   list(kwargs.get("column_list") or []) or
-                   [c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c])
+        columns = (
+            [kwargs["column"]]
+            if "column" in kwargs
+            else list(kwargs.get("column_list") or [])
+            or [c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c]
+        )
         detail = r.get("result") or {}
         examples = _example_ids(detail)
-        exception = (r.get("exception_info") or {})
-        raised = any(v.get("raised_exception") for v in exception.values()
-                     if isinstance(v, dict)) or exception.get("raised_exception")
-        failed.append({
-            "expectation": config.get("type", "?"),
-            "columns": columns,
-            "unexpected_count": int(detail.get("unexpected_count") or 0),
-            "examples": examples,
-            **({"error": "the expectation raised an exception"} if raised else {}),
-        })
+        exception = r.get("exception_info") or {}
+        raised = any(
+            v.get("raised_exception") for v in exception.values() if isinstance(v, dict)
+        ) or exception.get("raised_exception")
+        failed.append(
+            {
+                "expectation": config.get("type", "?"),
+                "columns": columns,
+                "unexpected_count": int(detail.get("unexpected_count") or 0),
+                "examples": examples,
+                **({"error": "the expectation raised an exception"} if raised else {}),
+            }
+        )
     # A compact result: GX's full lists are large and the examples above are enough.
     for r in result.get("results", []):
         detail = r.get("result") or {}
-        for key in ("unexpected_list", "unexpected_index_list", "partial_unexpected_index_list",
-                    "partial_unexpected_counts"):
+        for key in (
+            "unexpected_list",
+            "unexpected_index_list",
+            "partial_unexpected_index_list",
+            "partial_unexpected_counts",
+        ):
             if isinstance(detail.get(key), list) and len(detail[key]) > EXAMPLES:
                 detail[key] = detail[key][:EXAMPLES]
     result = json.loads(json.dumps(result, default=str))
@@ -200,8 +229,9 @@ def _run(asset: str, suite, frame: pd.DataFrame) -> QualityResult:
 
 def _example_ids(detail: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
-    for entry in detail.get("partial_unexpected_index_list") or \
-            detail.get("unexpected_index_list") or []:
+    for entry in (
+        detail.get("partial_unexpected_index_list") or detail.get("unexpected_index_list") or []
+    ):
         if isinstance(entry, Mapping) and "id" in entry:
             value = entry["id"]
             out.append(None if _missing(value) else str(value))
@@ -221,6 +251,7 @@ def _missing(value: Any) -> bool:
 
 # -- the batch suite ---------------------------------------------------------------------
 
+
 def _epoch(value: Any) -> float | None:
     try:
         return parse_timestamp(value, "created_at").timestamp()
@@ -234,8 +265,9 @@ def _field(item: Any, name: str) -> Any:
     return getattr(item, name, None)
 
 
-def batch_frame(items: Iterable[Item | Mapping[str, Any]],
-                known_ids: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+def batch_frame(
+    items: Iterable[Item | Mapping[str, Any]], known_ids: set[str] | frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """One row per item with the derived columns the batch suite reads.
 
     Args:
@@ -249,16 +281,19 @@ def batch_frame(items: Iterable[Item | Mapping[str, Any]],
         item_id = _field(item, "id")
         parent = _field(item, "parent_id")
         root = _field(item, "root_id")
-        rows.append({
-            "platform": _field(item, "platform"),
-            "id": None if item_id in (None, "") else str(item_id),
-            "account": _field(item, "account"),
-            "created_epoch": _epoch(_field(item, "created_at")),
-            "text_type": type(_field(item, "text")).__name__,
-            "parent_known": _attached(parent, root, item_id, in_batch, known_ids),
-        })
-    frame = pd.DataFrame(rows, columns=["platform", "id", "account", "created_epoch",
-                                         "text_type", "parent_known"])
+        rows.append(
+            {
+                "platform": _field(item, "platform"),
+                "id": None if item_id in (None, "") else str(item_id),
+                "account": _field(item, "account"),
+                "created_epoch": _epoch(_field(item, "created_at")),
+                "text_type": type(_field(item, "text")).__name__,
+                "parent_known": _attached(parent, root, item_id, in_batch, known_ids),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["platform", "id", "account", "created_epoch", "text_type", "parent_known"]
+    )
     # pandas 3 infers the "str" dtype for text columns; GX compares plain objects, and
     # None must stay a null, so the text columns are made object columns explicitly.
     for column in ("platform", "id", "account", "text_type"):
@@ -294,9 +329,14 @@ def parents_to_look_up(items: Iterable[Item | Mapping[str, Any]]) -> set[str]:
     return wanted
 
 
-def validate_batch(items: Iterable[Item | Mapping[str, Any]], *, platform: str,
-                   accounts: Iterable[str], now: datetime,
-                   known_ids: set[str] | frozenset[str] = frozenset()) -> QualityResult:
+def validate_batch(
+    items: Iterable[Item | Mapping[str, Any]],
+    *,
+    platform: str,
+    accounts: Iterable[str],
+    now: datetime,
+    known_ids: set[str] | frozenset[str] = frozenset(),
+) -> QualityResult:
     """Validate one batch before it is loaded.
 
     Args:
@@ -314,6 +354,7 @@ def validate_batch(items: Iterable[Item | Mapping[str, Any]], *, platform: str,
 
 
 # -- the totals suite --------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Total:
@@ -345,8 +386,12 @@ def reported_totals(items: Iterable[Item], pages: Iterable[Any] = ()) -> list[To
     found: dict[str, Total] = {}
     for item in items:
         flags = item.flags or {}
-        for name, scope in (("comments_count", "thread"), ("comment_total", "thread"),
-                            ("comment_count", "replies"), ("total_reply_count", "replies")):
+        for name, scope in (
+            ("comments_count", "thread"),
+            ("comment_total", "thread"),
+            ("comment_count", "replies"),
+            ("total_reply_count", "replies"),
+        ):
             value = flags.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
                 found[item.id] = Total(item.id, value, scope, f"flags.{name}")
@@ -373,18 +418,24 @@ def _walk_totals(node: Any, found: dict[str, Total]) -> None:
         snippet = node.get("snippet") if isinstance(node.get("snippet"), dict) else {}
         comments = node.get("comments") if isinstance(node.get("comments"), dict) else {}
         summary = comments.get("summary") if isinstance(comments.get("summary"), dict) else {}
-        top = snippet.get("topLevelComment") if isinstance(snippet.get("topLevelComment"), dict) else None
+        top = (
+            snippet.get("topLevelComment")
+            if isinstance(snippet.get("topLevelComment"), dict)
+            else None
+        )
         if _count(node.get("comments_count")) is not None:
             found[ident] = Total(ident, _count(node["comments_count"]), "thread", "comments_count")
         elif _count(summary.get("total_count")) is not None:
-            found[ident] = Total(ident, _count(summary["total_count"]), "thread",
-                                 "comments.summary.total_count")
+            found[ident] = Total(
+                ident, _count(summary["total_count"]), "thread", "comments.summary.total_count"
+            )
         elif _count(node.get("comment_count")) is not None:
             found[ident] = Total(ident, _count(node["comment_count"]), "replies", "comment_count")
         elif top is not None and _count(snippet.get("totalReplyCount")) is not None:
             top_id = str(top.get("id") or ident)
-            found[top_id] = Total(top_id, _count(snippet["totalReplyCount"]), "replies",
-                                  "snippet.totalReplyCount")
+            found[top_id] = Total(
+                top_id, _count(snippet["totalReplyCount"]), "replies", "snippet.totalReplyCount"
+            )
     for value in node.values():
         if isinstance(value, (dict, list)):
             _walk_totals(value, found)
@@ -400,8 +451,11 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def validate_pass(orphans: Sequence[Item], known_ids: set[str] | frozenset[str],
-                  totals: Sequence[tuple[Total, int]]) -> QualityResult:
+def validate_pass(
+    orphans: Sequence[Item],
+    known_ids: set[str] | frozenset[str],
+    totals: Sequence[tuple[Total, int]],
+) -> QualityResult:
     """The checks that need a whole pass, once its batches are committed.
 
     Args:
@@ -416,21 +470,32 @@ def validate_pass(orphans: Sequence[Item], known_ids: set[str] | frozenset[str],
     """
     unique = {str(i.id): i for i in orphans}
     frame = pd.DataFrame(
-        [{"id": key, "parent_known": _attached(i.parent_id, i.root_id, i.id, known_ids)}
-         for key, i in unique.items()],
-        columns=["id", "parent_known"])
+        [
+            {"id": key, "parent_known": _attached(i.parent_id, i.root_id, i.id, known_ids)}
+            for key, i in unique.items()
+        ],
+        columns=["id", "parent_known"],
+    )
     frame["id"] = frame["id"].astype(object)
     frame["parent_known"] = frame["parent_known"].astype(bool)
     _context()
     parents = gx.ExpectationSuite(name=PASS_SUITE)
-    parents.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-        column="parent_known", value_set=[True]))
+    parents.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(column="parent_known", value_set=[True])
+    )
     first = _run("batch", parents, frame)
     second = validate_totals(totals)
-    results = {"success": first.success and second.success,
-               "results": first.result.get("results", []) + second.result.get("results", [])}
-    return QualityResult(PASS_SUITE, first.success and second.success,
-                         first.failed + second.failed, results, first.rows + second.rows)
+    results = {
+        "success": first.success and second.success,
+        "results": first.result.get("results", []) + second.result.get("results", []),
+    }
+    return QualityResult(
+        PASS_SUITE,
+        first.success and second.success,
+        first.failed + second.failed,
+        results,
+        first.rows + second.rows,
+    )
 
 
 def validate_totals(rows: Sequence[tuple[Total, int]]) -> QualityResult:
@@ -441,9 +506,17 @@ def validate_totals(rows: Sequence[tuple[Total, int]]) -> QualityResult:
             the total's scope after the pass's batches were committed.
     """
     frame = pd.DataFrame(
-        [{"id": t.item_id, "source": t.source, "reported": int(t.reported),
-          "counted": int(counted)} for t, counted in rows],
-        columns=["id", "source", "reported", "counted"])
+        [
+            {
+                "id": t.item_id,
+                "source": t.source,
+                "reported": int(t.reported),
+                "counted": int(counted),
+            }
+            for t, counted in rows
+        ],
+        columns=["id", "source", "reported", "counted"],
+    )
     frame["id"] = frame["id"].astype(object)
     frame["source"] = frame["source"].astype(object)
     frame["reported"] = frame["reported"].astype("int64")

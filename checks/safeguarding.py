@@ -14,12 +14,18 @@ from checks.finding import Finding
 
 CONCERN = "safeguarding.concern"
 
-_LISTS = ("safeguarding.grooming", "safeguarding.child_risk", "safeguarding.self_harm",
-          "safeguarding.adult_risk")
-_LABELS = {"safeguarding.grooming": "adult seeking contact with children",
-           "safeguarding.child_risk": "risk to a child",
-           "safeguarding.self_harm": "self-harm or suicide risk",
-           "safeguarding.adult_risk": "risk to an adult"}
+_LISTS = (
+    "safeguarding.grooming",
+    "safeguarding.child_risk",
+    "safeguarding.self_harm",
+    "safeguarding.adult_risk",
+)
+_LABELS = {
+    "safeguarding.grooming": "adult seeking contact with children",
+    "safeguarding.child_risk": "risk to a child",
+    "safeguarding.self_harm": "self-harm or suicide risk",
+    "safeguarding.adult_risk": "risk to an adult",
+}
 
 
 def concern(doc: Doc, ctx: Context) -> Finding | None:
@@ -28,9 +34,15 @@ def concern(doc: Doc, ctx: Context) -> Finding | None:
         if hit:
             q, span = ctx.quote(doc, hit[2])
             more = count_hits(doc, *_LISTS) - 1
-            return ctx.finding(doc, CONCERN, "high", f"{_LABELS[name]}: {describe(q, more)}",
-                               route="safeguarding_lead", due_at=doc.item.created_at,
-                               span=span)
+            return ctx.finding(
+                doc,
+                CONCERN,
+                "high",
+                f"{_LABELS[name]}: {describe(q, more)}",
+                route="safeguarding_lead",
+                due_at=doc.item.created_at,
+                span=span,
+            )
     return None
 
 

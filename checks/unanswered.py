@@ -21,14 +21,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from kernel.businesstime import business_hours_between
 from checks.context import Context, Doc, describe
 from checks.finding import Finding
+from kernel.businesstime import business_hours_between
 
 SLA_BREACH = "unanswered.sla_breach"
 
-_CUES = (("needs_reply.complaint", "complaint"), ("needs_reply.problem", "problem report"),
-         ("needs_reply.request", "request"))
+_CUES = (
+    ("needs_reply.complaint", "complaint"),
+    ("needs_reply.problem", "problem report"),
+    ("needs_reply.request", "request"),
+)
 
 
 def needs_reply(doc: Doc, ctx: Context) -> tuple[str, tuple[str, ...] | None] | None:
@@ -55,8 +58,7 @@ def needs_reply(doc: Doc, ctx: Context) -> tuple[str, tuple[str, ...] | None] | 
             if found:
                 start, phrase = min(found)
                 return reason, phrase
-    question = b"?" in doc.sig or (
-        len(toks) - first >= 3 and toks[first] in ctx.question_starts)
+    question = b"?" in doc.sig or (len(toks) - first >= 3 and toks[first] in ctx.question_starts)
     if not question:
         return None
     # "@friend did you see this?" on a comment is a conversation between residents.
@@ -81,8 +83,9 @@ def _threads(docs: Iterable[Doc]) -> dict[tuple[str, str], list[datetime]]:
     return own
 
 
-def _first_reply(times: Sequence[datetime] | None, after: datetime,
-                 by: datetime) -> datetime | None:
+def _first_reply(
+    times: Sequence[datetime] | None, after: datetime, by: datetime
+) -> datetime | None:
     if not times:
         return None
     i = bisect.bisect_right(times, after)
@@ -92,8 +95,9 @@ def _first_reply(times: Sequence[datetime] | None, after: datetime,
 
 
 def _due(item_created: datetime, ctx: Context) -> datetime:
-    return ctx.cal.add_hours_utc(item_created.astimezone(UTC),
-                                 ctx.settings.business_hours.response_target_hours)
+    return ctx.cal.add_hours_utc(
+        item_created.astimezone(UTC), ctx.settings.business_hours.response_target_hours
+    )
 
 
 def check_all(docs: Sequence[Doc], ctx: Context) -> Iterator[Finding]:
@@ -107,8 +111,9 @@ def check_all(docs: Sequence[Doc], ctx: Context) -> Iterator[Finding]:
             yield f
 
 
-def sla_breach(doc: Doc, ctx: Context,
-               threads: dict[tuple[str, str], list[datetime]]) -> Finding | None:
+def sla_breach(
+    doc: Doc, ctx: Context, threads: dict[tuple[str, str], list[datetime]]
+) -> Finding | None:
     """unanswered.sla_breach for one item, given the council's reply times per thread."""
     item = doc.item
     created = item.created_at
@@ -132,9 +137,14 @@ def sla_breach(doc: Doc, ctx: Context,
         what = f"{reason} {describe(q)}"
     else:
         what = f"{reason} {describe(item.text)}"
-    return ctx.finding(doc, SLA_BREACH, "medium",
-                       f"{what}: no council reply after {waited:.1f} business hours "
-                       f"(target {target:g})", due_at=due, span=span)
+    return ctx.finding(
+        doc,
+        SLA_BREACH,
+        "medium",
+        f"{what}: no council reply after {waited:.1f} business hours (target {target:g})",
+        due_at=due,
+        span=span,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +170,9 @@ def awaiting(docs: Sequence[Doc], ctx: Context) -> list[Awaiting]:
         if why is None:
             continue
         due = _due(item.created_at, ctx)
-        if ctx.as_of >= due or _first_reply(threads.get((item.platform, item.root_id)),
-                                            item.created_at, ctx.as_of):
+        if ctx.as_of >= due or _first_reply(
+            threads.get((item.platform, item.root_id)), item.created_at, ctx.as_of
+        ):
             continue
         out.append(Awaiting(item.id, item.platform, item.account, why[0], due))
     out.sort(key=lambda a: a.due_at)
@@ -221,8 +232,7 @@ def responsiveness(docs: Sequence[Doc], ctx: Context) -> list[ChannelResponsiven
         if item.is_own or item.created_at > ctx.as_of or needs_reply(doc, ctx) is None:
             continue
         row["n"] += 1  # type: ignore[operator]
-        reply = _first_reply(threads.get((item.platform, item.root_id)), item.created_at,
-                             ctx.as_of)
+        reply = _first_reply(threads.get((item.platform, item.root_id)), item.created_at, ctx.as_of)
         if reply is None:
             if ctx.as_of >= _due(item.created_at, ctx):
                 row["late"] += 1  # type: ignore[operator]
@@ -235,13 +245,20 @@ def responsiveness(docs: Sequence[Doc], ctx: Context) -> list[ChannelResponsiven
         n = int(row["n"])  # type: ignore[arg-type]
         times: list[float] = row["times"]  # type: ignore[assignment]
         within = sum(1 for t in times if t <= target + 1e-9)
-        out.append(ChannelResponsiveness(
-            platform=platform, account=account, needing_reply=n, replied=len(times),
-            replied_within_target=within, overdue=int(row["late"]),  # type: ignore[arg-type]
-            awaiting=int(row["open"]),  # type: ignore[arg-type]
-            reply_rate=(len(times) / n) if n else None,
-            within_target_rate=(within / n) if n else None,
-            median_first_response_hours=statistics.median(times) if times else None,
-            p90_first_response_hours=_nearest_rank(times, 0.9) if times else None,
-            target_hours=target))
+        out.append(
+            ChannelResponsiveness(
+                platform=platform,
+                account=account,
+                needing_reply=n,
+                replied=len(times),
+                replied_within_target=within,
+                overdue=int(row["late"]),  # type: ignore[arg-type]
+                awaiting=int(row["open"]),  # type: ignore[arg-type]
+                reply_rate=(len(times) / n) if n else None,
+                within_target_rate=(within / n) if n else None,
+                median_first_response_hours=statistics.median(times) if times else None,
+                p90_first_response_hours=_nearest_rank(times, 0.9) if times else None,
+                target_hours=target,
+            )
+        )
     return out

@@ -27,8 +27,18 @@ PACKAGES = {
 }
 
 __all__ = [
-    "Batch", "Connector", "FetchResult", "FetchState", "RawPage", "Scope", "build",
-    "BadResponse", "ConnectorError", "CredentialsInvalid", "QuotaExhausted", "RateLimited",
+    "Batch",
+    "Connector",
+    "FetchResult",
+    "FetchState",
+    "RawPage",
+    "Scope",
+    "build",
+    "BadResponse",
+    "ConnectorError",
+    "CredentialsInvalid",
+    "QuotaExhausted",
+    "RateLimited",
     "TransientError",
 ]
 

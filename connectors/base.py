@@ -13,8 +13,9 @@ Connectors never import Airflow; they take credentials as arguments.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Iterator, Mapping, Protocol
+from typing import Protocol
 
 from kernel.items import Item
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
@@ -40,8 +41,10 @@ class Wording:
     """
 
     exhausted: str = "{detail} (gave up after {attempts} attempt{s})"
-    too_long: str = ("rate limited for {wait:.0f} s more, longer than the {max_wait:g} s a "
-                     "run may wait; the next run resumes from the stored watermarks")
+    too_long: str = (
+        "rate limited for {wait:.0f} s more, longer than the {max_wait:g} s a "
+        "run may wait; the next run resumes from the stored watermarks"
+    )
 
 
 class Retry(Exception):
@@ -61,8 +64,9 @@ class Retry(Exception):
         self.detail = detail
         self.wait = wait
 
-    def final(self, platform: str, endpoint: str, attempts: int,
-              wording: Wording = Wording()) -> ConnectorError:
+    def final(
+        self, platform: str, endpoint: str, attempts: int, wording: Wording = Wording()
+    ) -> ConnectorError:
         """The error to raise when no attempt is left.
 
         Args:
@@ -74,14 +78,23 @@ class Retry(Exception):
         Returns:
             TransientError, BadResponse or RateLimited, by `kind`.
         """
-        text = wording.exhausted.format(detail=self.detail, attempts=attempts,
-                                        s="s" * (attempts != 1))
+        text = wording.exhausted.format(
+            detail=self.detail, attempts=attempts, s="s" * (attempts != 1)
+        )
         return _FINAL[self.kind](f"{platform}: {endpoint}: {text}")
 
 
-def call(attempt: Callable[[], T], *, platform: str, endpoint: str, max_retries: int,
-         backoff_seconds: float, max_wait_seconds: float, wording: Wording = Wording(),
-         sleep: Callable[[float], None] = time.sleep) -> T:
+def call(
+    attempt: Callable[[], T],
+    *,
+    platform: str,
+    endpoint: str,
+    max_retries: int,
+    backoff_seconds: float,
+    max_wait_seconds: float,
+    wording: Wording = Wording(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
     """Run `attempt` until it returns, raises a non-Retry error, or retries run out.
 
     A rate limit whose reset is further away than `max_wait_seconds` is not waited for:
@@ -120,18 +133,31 @@ def call(attempt: Callable[[], T], *, platform: str, endpoint: str, max_retries:
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception()
-        log.warning("%s: %s: %s; retry %d of %d in %.1f s", platform, endpoint,
-                    getattr(exc, "detail", type(exc).__name__), state.attempt_number, max_retries,
-                    state.upcoming_sleep)
+        log.warning(
+            "%s: %s: %s; retry %d of %d in %.1f s",
+            platform,
+            endpoint,
+            getattr(exc, "detail", type(exc).__name__),
+            state.attempt_number,
+            max_retries,
+            state.upcoming_sleep,
+        )
 
-    retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception_type(Retry),
-                        reraise=True, sleep=sleep, before_sleep=before_sleep)
+    retrying = Retrying(
+        stop=stop,
+        wait=wait,
+        retry=retry_if_exception_type(Retry),
+        reraise=True,
+        sleep=sleep,
+        before_sleep=before_sleep,
+    )
     try:
         return retrying(attempt)
     except Retry as exc:
         if exc.kind == "rate" and exc.wait is not None and exc.wait > max_wait_seconds:
-            text = wording.too_long.format(detail=exc.detail, wait=exc.wait,
-                                           max_wait=max_wait_seconds)
+            text = wording.too_long.format(
+                detail=exc.detail, wait=exc.wait, max_wait=max_wait_seconds
+            )
             raise RateLimited(f"{platform}: {endpoint}: {text}") from None
         raise exc.final(platform, endpoint, attempts, wording) from None
 

@@ -39,9 +39,13 @@ class ClientSettings(BaseModel):
     @classmethod
     def api_values(cls, api) -> dict[str, Any]:
         """The common values of a `kernel.config.Api`; subclasses add their own."""
-        return dict(base_url=api.base_url, page_size=api.page_size,
-                    timeout_seconds=api.timeout_seconds, max_retries=api.max_retries,
-                    max_wait_seconds=api.max_wait_seconds)
+        return dict(
+            base_url=api.base_url,
+            page_size=api.page_size,
+            timeout_seconds=api.timeout_seconds,
+            max_retries=api.max_retries,
+            max_wait_seconds=api.max_wait_seconds,
+        )
 
     @classmethod
     def from_api(cls, api, **overrides):

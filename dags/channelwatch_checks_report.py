@@ -66,8 +66,9 @@ def quality_gate(validated: dict) -> str:
 @dag(
     dag_id=cw.REPORT_DAG,
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable(cw.report_cron(SETTINGS),
-                                       timezone=SETTINGS.business_hours.timezone),
+        timetable=CronTriggerTimetable(
+            cw.report_cron(SETTINGS), timezone=SETTINGS.business_hours.timezone
+        ),
         assets=AssetAny(*(cw.platform_asset(p) for p in cw.PLATFORMS)),
     ),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),

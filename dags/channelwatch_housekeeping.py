@@ -34,8 +34,7 @@ def retention(**context) -> dict:
 
 @dag(
     dag_id=cw.HOUSEKEEPING_DAG,
-    schedule=CronTriggerTimetable(cw.HOUSEKEEPING_CRON,
-                                  timezone=SETTINGS.business_hours.timezone),
+    schedule=CronTriggerTimetable(cw.HOUSEKEEPING_CRON, timezone=SETTINGS.business_hours.timezone),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,

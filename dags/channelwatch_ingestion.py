@@ -43,8 +43,9 @@ def ingest(platform: str, account_id: str) -> dict:
 
 @dag(
     dag_id=cw.INGESTION_DAG,
-    schedule=CronTriggerTimetable(cw.INGESTION_CRON, timezone=SETTINGS.business_hours.timezone,
-                                  interval=timedelta(hours=1)),
+    schedule=CronTriggerTimetable(
+        cw.INGESTION_CRON, timezone=SETTINGS.business_hours.timezone, interval=timedelta(hours=1)
+    ),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,

@@ -69,17 +69,17 @@ class Calendar:
     nations: tuple[str, ...]
 
     _windows: dict[date, tuple[datetime, datetime]] = field(
-        default_factory=dict, compare=False, hash=False, repr=False)
-    _working: dict[date, bool] = field(default_factory=dict, compare=False, hash=False,
-                                       repr=False)
-    _days: dict[date, tuple] = field(default_factory=dict, compare=False, hash=False,
-                                     repr=False)
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+    _working: dict[date, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _days: dict[date, tuple] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def is_working_day(self, day: date) -> bool:
         got = self._working.get(day)
         if got is None:
-            got = day.weekday() in self.weekdays and \
-                day not in _holiday_dates(self.nations, day.year)
+            got = day.weekday() in self.weekdays and day not in _holiday_dates(
+                self.nations, day.year
+            )
             self._working[day] = got
         return got
 
@@ -119,8 +119,9 @@ class Calendar:
             _, following, nxt = info
         return self._add_hours_walk(here, hours)
 
-    def _day_info(self, day: date) -> tuple[tuple[datetime, datetime] | None,
-                                             tuple[datetime, datetime], date]:
+    def _day_info(
+        self, day: date
+    ) -> tuple[tuple[datetime, datetime] | None, tuple[datetime, datetime], date]:
         """(``day``'s window or None if not a working day, the next working day's window,
         the next working day)."""
         window = self.window(day) if self.is_working_day(day) else None
@@ -162,17 +163,25 @@ class Calendar:
         """
         got = self._windows.get(day)
         if got is None:
-            got = (datetime.combine(day, self.start, self.zone).astimezone(UTC),
-                   datetime.combine(day, self.end, self.zone).astimezone(UTC))
+            got = (
+                datetime.combine(day, self.start, self.zone).astimezone(UTC),
+                datetime.combine(day, self.end, self.zone).astimezone(UTC),
+            )
             self._windows[day] = got
         return got
 
 
 @functools.lru_cache(maxsize=64)
-def _calendar(tz: str, days: tuple[str, ...], start: time, end: time,
-              nations: tuple[str, ...]) -> Calendar:
-    return Calendar(ZoneInfo(tz), frozenset(WEEKDAYS.index(d) for d in days), start, end,
-                    tuple(sorted(set(nations))))
+def _calendar(
+    tz: str, days: tuple[str, ...], start: time, end: time, nations: tuple[str, ...]
+) -> Calendar:
+    return Calendar(
+        ZoneInfo(tz),
+        frozenset(WEEKDAYS.index(d) for d in days),
+        start,
+        end,
+        tuple(sorted(set(nations))),
+    )
 
 
 def calendar(bh: BusinessHours | Calendar) -> Calendar:
@@ -253,7 +262,8 @@ class HoursUntil:
         if rest is None:
             # The last day's part does not depend on the start (it is on an earlier day).
             rest = _overlap(cal, self.last, start, end) + _whole_days(
-                cal, first + timedelta(days=1), self.last - timedelta(days=1))
+                cal, first + timedelta(days=1), self.last - timedelta(days=1)
+            )
             self._rest[first] = rest
         return (_overlap(cal, first, start, end) + rest) / 3600.0
 

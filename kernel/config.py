@@ -49,10 +49,19 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 UK_NATIONS = ("ENG", "WLS", "SCT", "NIR")
 SECRET_KEY_PATTERN = re.compile(r"(token|secret|password|passwd|api_?key|credential)", re.I)
 # The lexicon families the checks read (checks.matcher.FAMILIES; a test keeps them equal).
-LEXICON_FAMILIES = ("advertising", "spam", "political", "personal_data", "profanity", "abuse",
-                    "safeguarding", "foi", "needs_reply")
-MAX_CONFIG_BYTES = 1_000_000     # the example is 5 kB
-MAX_LEXICON_BYTES = 2_000_000    # the shipped lexicons are under 8 kB each
+LEXICON_FAMILIES = (
+    "advertising",
+    "spam",
+    "political",
+    "personal_data",
+    "profanity",
+    "abuse",
+    "safeguarding",
+    "foi",
+    "needs_reply",
+)
+MAX_CONFIG_BYTES = 1_000_000  # the example is 5 kB
+MAX_LEXICON_BYTES = 2_000_000  # the shipped lexicons are under 8 kB each
 MIN_BUSINESS_DAY_SECONDS = 3600  # a business day of at least an hour
 MAX_RETENTION_DAYS = 3650
 MAX_GAP_HOURS = 24 * 366
@@ -68,8 +77,8 @@ def _one_line(text: str) -> str:
 
 def _short(value: Any, limit: int = 60) -> str:
     """repr() of a value quoted in a message, cut to `limit` characters."""
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else "(a huge number)"
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "(a huge number)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ConfigError(Exception):
@@ -110,8 +119,10 @@ def _clock_time(value: Any) -> time:
             raise ValueError("must be a local time of day, without a time zone")
         return value
     if isinstance(value, (int, float)):  # bool included
-        raise ValueError("got a number, not a time: write times in quotes, e.g. '9:00' "
-                         "(YAML reads an unquoted 9:00 as the number 540)")
+        raise ValueError(
+            "got a number, not a time: write times in quotes, e.g. '9:00' "
+            "(YAML reads an unquoted 9:00 as the number 540)"
+        )
     if isinstance(value, str):
         match = _CLOCK.fullmatch(value.strip())
         if match:
@@ -152,11 +163,14 @@ class Accounts(_Model):
 
     def all(self) -> list[tuple[str, Account]]:
         """Every configured account as (platform, account), in platform order."""
-        return [(p, a) for p in ("facebook", "instagram", "youtube", "twitter")
-                for a in getattr(self, p)]
+        return [
+            (p, a)
+            for p in ("facebook", "instagram", "youtube", "twitter")
+            for a in getattr(self, p)
+        ]
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> "Accounts":
+    def _unique_ids(self) -> Accounts:
         for platform in ("facebook", "instagram", "youtube", "twitter"):
             seen: set[str] = set()
             for account in getattr(self, platform):
@@ -212,7 +226,12 @@ class BusinessHours(_Model):
 
     timezone: str = "Europe/London"
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
-        "mon", "tue", "wed", "thu", "fri"]
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+    ]
     start: ClockTime = time(9, 0)
     end: ClockTime = time(17, 0)
     response_target_hours: _float(gt=0, le=200) = 8.0
@@ -231,13 +250,15 @@ class BusinessHours(_Model):
         return value
 
     @model_validator(mode="after")
-    def _order(self) -> "BusinessHours":
+    def _order(self) -> BusinessHours:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         seconds = lambda t: t.hour * 3600 + t.minute * 60 + t.second  # noqa: E731
         if seconds(self.end) - seconds(self.start) < MIN_BUSINESS_DAY_SECONDS:
-            raise ValueError(f"the business day from {self.start:%H:%M:%S} to {self.end:%H:%M:%S} "
-                             "is shorter than an hour")
+            raise ValueError(
+                f"the business day from {self.start:%H:%M:%S} to {self.end:%H:%M:%S} "
+                "is shorter than an hour"
+            )
         if not self.days:
             raise ValueError("days must name at least one weekday")
         return self
@@ -255,7 +276,7 @@ class Period(_Model):
     end: date
 
     @model_validator(mode="after")
-    def _order(self) -> "Period":
+    def _order(self) -> Period:
         if self.end < self.start:
             raise ValueError("end is before start")
         return self
@@ -316,9 +337,23 @@ class BrandStyle(_Model):
     wrong_names: list[str] = []
     banned_terms: list[str] = []
     allowed_link_domains: list[str] = [
-        "gov.uk", "nhs.uk", "police.uk", "ac.uk", "sch.uk", "parliament.uk", "org.uk",
-        "facebook.com", "fb.me", "instagram.com", "youtube.com", "youtu.be", "x.com",
-        "twitter.com", "t.co", "linkedin.com"]
+        "gov.uk",
+        "nhs.uk",
+        "police.uk",
+        "ac.uk",
+        "sch.uk",
+        "parliament.uk",
+        "org.uk",
+        "facebook.com",
+        "fb.me",
+        "instagram.com",
+        "youtube.com",
+        "youtu.be",
+        "x.com",
+        "twitter.com",
+        "t.co",
+        "linkedin.com",
+    ]
 
 
 class Checks(_Model):
@@ -335,7 +370,10 @@ class Checks(_Model):
 
     foi_working_days: _int(ge=1, le=60) = 20
     review_hours: dict[Literal["high", "medium", "low"], _float(gt=0, le=200)] = {
-        "high": 4.0, "medium": 8.0, "low": 16.0}
+        "high": 4.0,
+        "medium": 8.0,
+        "low": 16.0,
+    }
     disabled_rules: list[str] = []
     brand: BrandStyle = BrandStyle()
 
@@ -357,8 +395,9 @@ class Privacy(_Model):
             hash that replaces public authors' ids in the analyst views.
     """
 
-    pseudonym_conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")] = \
+    pseudonym_conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")] = (
         "cw_pseudonym"
+    )
 
 
 class Report(_Model):
@@ -396,7 +435,11 @@ class Monitoring(_Model):
 
     gap_hours: _float(gt=0, le=MAX_GAP_HOURS) = 26.0
     pools: dict[Literal["facebook", "instagram", "youtube", "twitter"], _int(ge=1, le=64)] = {
-        "facebook": 2, "instagram": 2, "youtube": 1, "twitter": 1}
+        "facebook": 2,
+        "instagram": 2,
+        "youtube": 1,
+        "twitter": 1,
+    }
 
 
 class Settings(_Model):
@@ -543,9 +586,12 @@ def _lexicon_problem(path: Path) -> str | None:
         return "a lexicon must map list names to lists of phrases"
     for key, value in data.items():
         if isinstance(value, list) and not all(
-                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
-            return (f"{key_path([key])}: every entry must be a phrase (quote words YAML reads "
-                    "as true/false, such as no, yes, on, off)")
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
+            return (
+                f"{key_path([key])}: every entry must be a phrase (quote words YAML reads "
+                "as true/false, such as no, yes, on, off)"
+            )
     return None
 
 
@@ -570,8 +616,9 @@ def _check_paths(settings: Settings) -> None:
         try:
             is_dir = stat.S_ISDIR(os.stat(directory).st_mode)
         except (OSError, ValueError):
-            raise _Refused("lexicons.directory",
-                           f"{_short(lex.directory, 200)}: folder not found") from None
+            raise _Refused(
+                "lexicons.directory", f"{_short(lex.directory, 200)}: folder not found"
+            ) from None
         if not is_dir:
             raise _Refused("lexicons.directory", f"{_short(lex.directory, 200)}: not a folder")
     for family in LEXICON_FAMILIES:
@@ -583,8 +630,9 @@ def _check_paths(settings: Settings) -> None:
         elif directory is not None and _exists(candidate := directory / f"{family}.yml"):
             problem = _lexicon_problem(candidate)
             if problem:
-                raise _Refused("lexicons.directory",
-                               f"{_short(lex.directory, 200)}: {family}.yml: {problem}")
+                raise _Refused(
+                    "lexicons.directory", f"{_short(lex.directory, 200)}: {family}.yml: {problem}"
+                )
     problem = _folder_problem(settings.report.out_dir)
     if problem:
         raise _Refused("report.out_dir", f"{_short(settings.report.out_dir, 200)}: {problem}")
@@ -614,8 +662,9 @@ def _folder_problem(value: str) -> str | None:
         return f"cannot be made: {_short(str(path), 200)} is a file"
 
 
-def settings_from_dict(data: Any, source: str = "<config>", *,
-                       origin: Path | None = None) -> Settings:
+def settings_from_dict(
+    data: Any, source: str = "<config>", *, origin: Path | None = None
+) -> Settings:
     """Validate an already-parsed configuration mapping, and the paths it names (relative
     ones from `origin`'s folder when given, else from the working directory).
 
@@ -630,8 +679,10 @@ def settings_from_dict(data: Any, source: str = "<config>", *,
         raise ConfigError(f"{source}: source: unknown key")
     secret = _secret_keys(data)
     if secret:
-        raise ConfigError(f"{source}: {secret}: secrets do not belong in the configuration file; "
-                          "put them in the account's Airflow connection")
+        raise ConfigError(
+            f"{source}: {secret}: secrets do not belong in the configuration file; "
+            "put them in the account's Airflow connection"
+        )
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -643,7 +694,7 @@ def settings_from_dict(data: Any, source: str = "<config>", *,
         elif loc and loc[-1] == "[key]":  # a dict's key not among those allowed
             loc, msg = loc[:-1], f"unknown key; {msg[0].lower()}{msg[1:]}"
         elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {_loc(loc)}: {msg}{more}") from None
     if origin is not None:

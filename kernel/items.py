@@ -10,10 +10,12 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from kernel.vocabulary import PLATFORMS  # noqa: E402 - re-exported: items name their platform
+
 KINDS = ("post", "comment", "mention", "message")
 
 FIELDS = (
@@ -36,8 +38,17 @@ FIELDS = (
 # Counters that change whenever someone else acts (a new reply, a like). They are kept in
 # flags as first seen but are not part of the item's content: a new reply to a comment must
 # not make a new version of the comment. Current counts are in the raw pages.
-VOLATILE_FLAGS = frozenset({"totalReplyCount", "comments_count", "comment_count",
-                            "reply_count", "like_count", "likeCount", "public_metrics"})
+VOLATILE_FLAGS = frozenset(
+    {
+        "totalReplyCount",
+        "comments_count",
+        "comment_count",
+        "reply_count",
+        "like_count",
+        "likeCount",
+        "public_metrics",
+    }
+)
 
 
 # json.dumps(value, sort_keys=True, ensure_ascii=False, default=str), without building an
@@ -103,7 +114,7 @@ class Item:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Item":
+    def from_dict(cls, data: Mapping[str, Any]) -> Item:
         """Build and validate an item from its JSON form.
 
         Raises:
@@ -116,7 +127,9 @@ class Item:
                 raise ItemError(f"field '{name}' is required")
         platform = data["platform"]
         if platform not in PLATFORMS:
-            raise ItemError(f"field 'platform' must be one of {', '.join(PLATFORMS)}, got {platform!r}")
+            raise ItemError(
+                f"field 'platform' must be one of {', '.join(PLATFORMS)}, got {platform!r}"
+            )
         kind = data["kind"]
         if kind not in KINDS:
             raise ItemError(f"field 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -137,7 +150,8 @@ class Item:
             author_name=str(data.get("author_name") or ""),
             is_own=_as_bool(data.get("is_own", False), "is_own"),
             parent_id=str(parent) if parent not in (None, "") else None,
-            root_id=str(data.get("root_id") or (item_id if parent in (None, "") else "")) or item_id,
+            root_id=str(data.get("root_id") or (item_id if parent in (None, "") else ""))
+            or item_id,
             created_at=parse_timestamp(data["created_at"], "created_at"),
             text=text,
             url=data.get("url") or None,
@@ -173,15 +187,35 @@ def storable(item: Item) -> Item:
     """The item as the warehouse stores it, the same on SQLite and PostgreSQL: NUL and lone
     surrogates in its strings become U+FFFD. The raw page keeps the API's own escapes."""
     try:
-        joined = "\x01".join([item.id, item.account, item.author_id, item.author_name,
-                              item.parent_id or "", item.root_id, item.text, item.url or ""])
+        joined = "\x01".join(
+            [
+                item.id,
+                item.account,
+                item.author_id,
+                item.author_name,
+                item.parent_id or "",
+                item.root_id,
+                item.text,
+                item.url or "",
+            ]
+        )
     except TypeError:  # a field that is not a string: the general path below
         joined = None
     if joined is not None and _clean_text(joined) and _clean_flags(item.flags):
         return item  # the common case, checked without building anything
-    fields = {name: getattr(item, name) for name in
-              ("id", "account", "author_id", "author_name", "parent_id", "root_id", "text",
-               "url")}
+    fields = {
+        name: getattr(item, name)
+        for name in (
+            "id",
+            "account",
+            "author_id",
+            "author_name",
+            "parent_id",
+            "root_id",
+            "text",
+            "url",
+        )
+    }
     clean = {name: storable_text(v) for name, v in fields.items() if isinstance(v, str)}
     flags = _storable(item.flags) if item.flags else item.flags
     changed = {k: v for k, v in clean.items() if v is not fields[k]}
@@ -205,8 +239,7 @@ def _clean_flags(value: Any) -> bool:
     if kind is str:
         return _clean_text(value)
     if type(value) is dict:
-        return all(type(k) is str and _clean_text(k) and _clean_flags(v)
-                   for k, v in value.items())
+        return all(type(k) is str and _clean_text(k) and _clean_flags(v) for k, v in value.items())
     if type(value) is list:
         return all(_clean_flags(v) for v in value)
     return not isinstance(value, (str, Mapping, tuple, list))

@@ -7,8 +7,14 @@ from __future__ import annotations
 PLATFORMS = ("facebook", "instagram", "youtube", "twitter")
 
 # The rule families, most urgent first: the report and the inbox order by this.
-CATEGORIES = ("safeguarding", "foi_request", "unanswered", "third_party_advertising",
-              "off_brand", "moderation")
+CATEGORIES = (
+    "safeguarding",
+    "foi_request",
+    "unanswered",
+    "third_party_advertising",
+    "off_brand",
+    "moderation",
+)
 # Findings about the pipeline itself (monitoring gaps, a late report), not about an item.
 PIPELINE_CATEGORY = "pipeline"
 SEVERITIES = ("high", "medium", "low")

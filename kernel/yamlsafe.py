@@ -29,7 +29,6 @@ from typing import Any
 import yaml
 from yaml.events import (
     AliasEvent,
-    DocumentEndEvent,
     DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
@@ -44,8 +43,9 @@ __all__ = ["MAX_DEPTH", "YamlError", "key_path", "load"]
 MAX_DEPTH = 32
 
 _TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null",
-                                              "timestamp", "value")}
+_SCALAR_TAGS = {
+    f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "value")
+}
 _SEQ_TAGS = {None, "!", f"{_TAG}seq"}
 _MAP_TAGS = {None, "!", f"{_TAG}map"}
 _OCTAL = re.compile(r"[-+]?0[0-9_]+")
@@ -77,7 +77,7 @@ def key_path(parts: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _line(event: Any) -> int:
@@ -114,8 +114,11 @@ class _Builder:
         self.event()  # DocumentEnd
         following = self.peek()
         if isinstance(following, DocumentStartEvent):
-            raise self.refuse([], following, "more than one YAML document (a second '---'); "
-                                              "the file must hold one")
+            raise self.refuse(
+                [],
+                following,
+                "more than one YAML document (a second '---'); the file must hold one",
+            )
         if not isinstance(following, StreamEndEvent):  # pragma: no cover - parser guarantees
             raise self.refuse([], following, "unexpected YAML content")
         return data
@@ -123,8 +126,12 @@ class _Builder:
     def node(self, path: list[Any], depth: int) -> Any:
         event = self.event()
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
-            raise self.refuse(path, event, "YAML anchors and aliases (&name, *name) are not "
-                                           "allowed; write the value out in full")
+            raise self.refuse(
+                path,
+                event,
+                "YAML anchors and aliases (&name, *name) are not "
+                "allowed; write the value out in full",
+            )
         if isinstance(event, ScalarEvent):
             return self.scalar(path, event)
         if depth >= MAX_DEPTH:
@@ -149,18 +156,27 @@ class _Builder:
         while not isinstance(self.peek(), MappingEndEvent):
             key_event = self.event()
             if isinstance(key_event, AliasEvent) or getattr(key_event, "anchor", None):
-                raise self.refuse(path, key_event, "YAML anchors and aliases (&name, *name) "
-                                                   "are not allowed; write the value out in full")
+                raise self.refuse(
+                    path,
+                    key_event,
+                    "YAML anchors and aliases (&name, *name) "
+                    "are not allowed; write the value out in full",
+                )
             if not isinstance(key_event, ScalarEvent):
                 raise self.refuse(path, key_event, "a key must be a name, not a list or mapping")
             key = key_event.value
             if key == "<<" and key_event.implicit[0]:
-                raise self.refuse(path, key_event, "YAML merge keys (<<) are not allowed; "
-                                                   "write the keys out in full")
+                raise self.refuse(
+                    path,
+                    key_event,
+                    "YAML merge keys (<<) are not allowed; write the keys out in full",
+                )
             if key in lines:
-                raise YamlError(key_path([*path, key]),
-                                f"duplicate key (lines {lines[key]} and {_line(key_event)}): "
-                                "YAML would silently keep only the last one")
+                raise YamlError(
+                    key_path([*path, key]),
+                    f"duplicate key (lines {lines[key]} and {_line(key_event)}): "
+                    "YAML would silently keep only the last one",
+                )
             lines[key] = _line(key_event)
             out[key] = self.node([*path, key], depth + 1)
         self.event()
@@ -178,14 +194,20 @@ class _Builder:
         plain = bool(event.implicit[0])  # unquoted and untagged (style differs by parser)
         if plain and tag in (f"{_TAG}int", f"{_TAG}float") and ":" in value:
             number = self._construct(path, event, tag)
-            raise self.refuse(path, event,
-                              f"unquoted {value} is read by YAML as the base-60 number "
-                              f"{number:g}, not a time: write times in quotes, e.g. '{value}'")
+            raise self.refuse(
+                path,
+                event,
+                f"unquoted {value} is read by YAML as the base-60 number "
+                f"{number:g}, not a time: write times in quotes, e.g. '{value}'",
+            )
         if plain and tag == f"{_TAG}int" and _OCTAL.fullmatch(value):
             number = self._construct(path, event, tag)
-            raise self.refuse(path, event,
-                              f"unquoted {value} is read by YAML as the octal number {number}: "
-                              f"write it without the leading 0, or in quotes")
+            raise self.refuse(
+                path,
+                event,
+                f"unquoted {value} is read by YAML as the octal number {number}: "
+                f"write it without the leading 0, or in quotes",
+            )
         return self._construct(path, event, tag)
 
     def _construct(self, path: list[Any], event: ScalarEvent, tag: str) -> Any:
@@ -209,8 +231,10 @@ def _syntax_error(exc: yaml.YAMLError, text: str) -> YamlError:
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, max(exc.position, 0)) + 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
-        return YamlError(f"line {line}", f"YAML syntax error: the character U+{char:04X} "
-                                         "is not allowed in YAML text")
+        return YamlError(
+            f"line {line}",
+            f"YAML syntax error: the character U+{char:04X} is not allowed in YAML text",
+        )
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}" if mark else "(top level)"
     problem = getattr(exc, "problem", None) or "invalid YAML"

@@ -30,13 +30,19 @@ def airflow_executable() -> str:
     if not found:
         from kernel.errors import UserError
 
-        raise UserError("the `airflow` command is not installed in this environment "
-                        "(run `make venv`)")
+        raise UserError(
+            "the `airflow` command is not installed in this environment (run `make venv`)"
+        )
     return found
 
 
-def local_env(airflow_home: Path, *, config: Path | None = None, warehouse_url: str | None = None,
-              extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def local_env(
+    airflow_home: Path,
+    *,
+    config: Path | None = None,
+    warehouse_url: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """The environment for Airflow commands with a local SQLite metadata database.
 
     Args:
@@ -47,14 +53,16 @@ def local_env(airflow_home: Path, *, config: Path | None = None, warehouse_url: 
     """
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update({
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
-        "GX_ANALYTICS_ENABLED": "false",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+            "GX_ANALYTICS_ENABLED": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if config is not None:
         env["CHANNELWATCH_CONFIG"] = str(config)
     if warehouse_url is not None:
@@ -77,14 +85,21 @@ class AirflowRun:
         return "\n".join(text[-lines:])
 
 
-def run_airflow(args: list[str], env: Mapping[str, str], log: Path,
-                timeout: float = 900) -> AirflowRun:
+def run_airflow(
+    args: list[str], env: Mapping[str, str], log: Path, timeout: float = 900
+) -> AirflowRun:
     """Run `airflow ARGS...`, its output (stdout and stderr) written to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.run([airflow_executable(), *args], env=dict(env), stdout=out,
-                              stderr=subprocess.STDOUT, timeout=timeout, cwd=str(ROOT))
+        proc = subprocess.run(
+            [airflow_executable(), *args],
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            cwd=str(ROOT),
+        )
     return AirflowRun(list(args), proc.returncode, time.monotonic() - started, log)
 
 

@@ -20,13 +20,14 @@ Environment read here (the edge of the system):
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 from kernel.config import Settings, load_settings
-
 from kernel.vocabulary import PLATFORMS  # noqa: E402
+
 POOL_PREFIX = "channelwatch_"
 DAG_TAGS = ["channelwatch"]
 
@@ -43,6 +44,7 @@ HOUSEKEEPING_CRON = "45 * * * *"
 
 # -- names ------------------------------------------------------------------------------
 
+
 def pool_name(platform: str) -> str:
     """The Airflow pool that limits concurrent passes against one platform's API."""
     return f"{POOL_PREFIX}{platform}"
@@ -56,11 +58,13 @@ def platform_asset(platform: str):
     """The Asset a platform's ingestion emits when its data is committed."""
     from airflow.sdk import Asset
 
-    return Asset(name=f"channelwatch_items_{platform}", uri=asset_uri(platform),
-                 group="channelwatch")
+    return Asset(
+        name=f"channelwatch_items_{platform}", uri=asset_uri(platform), group="channelwatch"
+    )
 
 
 # -- configuration ---------------------------------------------------------------------
+
 
 def config_path() -> str | None:
     return os.environ.get("CHANNELWATCH_CONFIG") or None
@@ -124,6 +128,7 @@ def report_deadline(s: Settings):
 
 # -- pools -------------------------------------------------------------------------------
 
+
 def ensure_pools(s: Settings | None = None) -> dict[str, int]:
     """Create or resize one pool per platform in Airflow's metadata database.
 
@@ -144,14 +149,18 @@ def ensure_pools(s: Settings | None = None) -> dict[str, int]:
             slots = int(s.monitoring.pools.get(platform, 1))
             name = pool_name(platform)
             Pool.create_or_update_pool(
-                name=name, slots=slots,
+                name=name,
+                slots=slots,
                 description=f"channelwatch: concurrent {platform} API passes",
-                include_deferred=False, session=session)
+                include_deferred=False,
+                session=session,
+            )
             sizes[name] = slots
     return sizes
 
 
 # -- task bodies ---------------------------------------------------------------------------
+
 
 @contextmanager
 def _warehouse() -> Iterator[tuple[Settings, Any]]:
@@ -220,8 +229,15 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     window = backfill_until(context)
     try:
         with _warehouse() as (s, engine):
-            figures = pipeline.ingest(s, engine, platform, account_id,
-                                      interval=_interval(context), now=window, until=window)
+            figures = pipeline.ingest(
+                s,
+                engine,
+                platform,
+                account_id,
+                interval=_interval(context),
+                now=window,
+                until=window,
+            )
     except pipeline.BatchQuarantined as exc:
         raise _fail(str(exc)) from None
     except pipeline.IngestionFailed as exc:
@@ -235,8 +251,20 @@ def ingest_task(platform: str, account_id: str, context: Mapping[str, Any]) -> d
     events = context.get("outlet_events")
     if events is not None:
         extra = events[platform_asset(platform)].extra
-        extra.update({k: figures[k] for k in ("account_id", "run_id", "items_seen", "items_new",
-                                              "items_changed", "items_deleted", "api_calls")})
+        extra.update(
+            {
+                k: figures[k]
+                for k in (
+                    "account_id",
+                    "run_id",
+                    "items_seen",
+                    "items_new",
+                    "items_changed",
+                    "items_deleted",
+                    "api_calls",
+                )
+            }
+        )
     return figures
 
 
@@ -298,8 +326,10 @@ def quality_gate_task(validated: Mapping[str, Any] | None) -> str:
     """Fail the run loudly when the validation held items back (the report shows them)."""
     validated = validated or {}
     if validated.get("quarantined"):
-        raise _fail("data-quality gate held items back (quarantined_batches "
-                    f"{validated['quarantined']}): " + " | ".join(validated.get("summary", [])))
+        raise _fail(
+            "data-quality gate held items back (quarantined_batches "
+            f"{validated['quarantined']}): " + " | ".join(validated.get("summary", []))
+        )
     return f"{validated.get('items', 0)} items passed"
 
 
@@ -327,5 +357,6 @@ def report_late(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None
 
     context = context or {}
     with _warehouse() as (s, engine):
-        pipeline.record_report_late(s, engine, context.get("dag_run") or {},
-                                    context.get("deadline") or {})
+        pipeline.record_report_late(
+            s, engine, context.get("dag_run") or {}, context.get("deadline") or {}
+        )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from sandbox.scenario import DEFAULT_ACCOUNTS, PLATFORMS, Thread, generate_threads
 
@@ -35,9 +35,15 @@ def available_platforms() -> tuple[str, ...]:
     return tuple(out)
 
 
-def generate(out_dir: str | Path, days: int, per_day: int, seed: int = 0,
-             end: datetime | None = None, platforms: tuple[str, ...] | None = None,
-             progress: Callable[[str], None] | None = None) -> dict[str, int]:
+def generate(
+    out_dir: str | Path,
+    days: int,
+    per_day: int,
+    seed: int = 0,
+    end: datetime | None = None,
+    platforms: tuple[str, ...] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, int]:
     """Write `days` days of data ending at `end` (default now) into out_dir.
 
     Returns the number of native objects written per file, e.g. {"facebook/posts": 12}.
@@ -62,10 +68,15 @@ def generate(out_dir: str | Path, days: int, per_day: int, seed: int = 0,
         counts.update(module.render(mine, out_dir))
     _write_labels(threads, out_dir)
     manifest = {
-        "seed": seed, "days": days, "per_day": per_day,
+        "seed": seed,
+        "days": days,
+        "per_day": per_day,
         "end": (end.isoformat() if end else None),
-        "accounts": {p: {"id": a[0], "handle": a[1], "name": a[2]}
-                     for p, a in DEFAULT_ACCOUNTS.items() if p in platforms},
+        "accounts": {
+            p: {"id": a[0], "handle": a[1], "name": a[2]}
+            for p, a in DEFAULT_ACCOUNTS.items()
+            if p in platforms
+        },
         "counts": counts,
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -76,9 +87,19 @@ def _write_labels(threads: list[Thread], out_dir: Path) -> None:
     with (out_dir / "labels.jsonl").open("w", encoding="utf-8") as handle:
         for thread in threads:
             for message in thread.messages():
-                handle.write(json.dumps({
-                    "platform": thread.platform, "key": message.key, "label": message.label,
-                    "is_own": message.is_own, "created_at": message.created_at.isoformat(),
-                    "deleted_at": message.deleted_at.isoformat() if message.deleted_at else None,
-                    "edited": bool(message.edits),
-                }) + "\n")
+                handle.write(
+                    json.dumps(
+                        {
+                            "platform": thread.platform,
+                            "key": message.key,
+                            "label": message.label,
+                            "is_own": message.is_own,
+                            "created_at": message.created_at.isoformat(),
+                            "deleted_at": message.deleted_at.isoformat()
+                            if message.deleted_at
+                            else None,
+                            "edited": bool(message.edits),
+                        }
+                    )
+                    + "\n"
+                )

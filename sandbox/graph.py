@@ -37,9 +37,10 @@ import json
 import math
 import re
 import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 from kernel.items import ItemError, parse_timestamp
@@ -57,31 +58,137 @@ POST_EDGES = ("published_posts", "feed", "posts")
 # Fields each node type has (Graph answers code 100 for any other). Absent values are
 # omitted from responses, as Graph omits them.
 KNOWN_FIELDS = {
-    "Page": {"id", "name", "username", "link", "category", "about", "fan_count",
-             "followers_count", "verification_status", "website", "published_posts", "feed",
-             "posts", "instagram_business_account"},
-    "Post": {"id", "message", "created_time", "updated_time", "permalink_url", "from",
-             "is_published", "promotion_status", "sponsor_tags", "status_type", "is_hidden",
-             "is_expired", "story", "full_picture", "picture", "icon", "message_tags",
-             "attachments", "shares", "privacy", "is_popular", "is_spherical", "parent_id",
-             "place", "properties", "scheduled_publish_time", "timeline_visibility", "to",
-             "actions", "admin_creator", "application", "backdated_time", "call_to_action",
-             "is_eligible_for_promotion", "is_instagram_eligible", "targeting",
-             "comments", "reactions", "likes"},
-    "Comment": {"id", "message", "created_time", "from", "parent", "is_hidden",
-                "permalink_url", "comment_count", "like_count", "can_comment", "can_hide",
-                "can_like", "can_remove", "can_reply_privately", "attachment",
-                "message_tags", "object", "user_likes", "is_private", "comments",
-                "reactions", "likes"},
-    "IGUser": {"id", "ig_id", "username", "name", "biography", "website", "followers_count",
-               "follows_count", "media_count", "profile_picture_url", "media"},
-    "IGMedia": {"id", "ig_id", "caption", "timestamp", "permalink", "shortcode",
-                "media_type", "media_product_type", "media_url", "thumbnail_url",
-                "comments_count", "like_count", "username", "owner", "is_comment_enabled",
-                "is_shared_to_feed", "alt_text", "boost_eligibility_info",
-                "legacy_instagram_media_id", "children", "comments"},
-    "IGComment": {"id", "text", "timestamp", "username", "from", "hidden", "like_count",
-                  "media", "parent_id", "user", "legacy_instagram_comment_id", "replies"},
+    "Page": {
+        "id",
+        "name",
+        "username",
+        "link",
+        "category",
+        "about",
+        "fan_count",
+        "followers_count",
+        "verification_status",
+        "website",
+        "published_posts",
+        "feed",
+        "posts",
+        "instagram_business_account",
+    },
+    "Post": {
+        "id",
+        "message",
+        "created_time",
+        "updated_time",
+        "permalink_url",
+        "from",
+        "is_published",
+        "promotion_status",
+        "sponsor_tags",
+        "status_type",
+        "is_hidden",
+        "is_expired",
+        "story",
+        "full_picture",
+        "picture",
+        "icon",
+        "message_tags",
+        "attachments",
+        "shares",
+        "privacy",
+        "is_popular",
+        "is_spherical",
+        "parent_id",
+        "place",
+        "properties",
+        "scheduled_publish_time",
+        "timeline_visibility",
+        "to",
+        "actions",
+        "admin_creator",
+        "application",
+        "backdated_time",
+        "call_to_action",
+        "is_eligible_for_promotion",
+        "is_instagram_eligible",
+        "targeting",
+        "comments",
+        "reactions",
+        "likes",
+    },
+    "Comment": {
+        "id",
+        "message",
+        "created_time",
+        "from",
+        "parent",
+        "is_hidden",
+        "permalink_url",
+        "comment_count",
+        "like_count",
+        "can_comment",
+        "can_hide",
+        "can_like",
+        "can_remove",
+        "can_reply_privately",
+        "attachment",
+        "message_tags",
+        "object",
+        "user_likes",
+        "is_private",
+        "comments",
+        "reactions",
+        "likes",
+    },
+    "IGUser": {
+        "id",
+        "ig_id",
+        "username",
+        "name",
+        "biography",
+        "website",
+        "followers_count",
+        "follows_count",
+        "media_count",
+        "profile_picture_url",
+        "media",
+    },
+    "IGMedia": {
+        "id",
+        "ig_id",
+        "caption",
+        "timestamp",
+        "permalink",
+        "shortcode",
+        "media_type",
+        "media_product_type",
+        "media_url",
+        "thumbnail_url",
+        "comments_count",
+        "like_count",
+        "username",
+        "owner",
+        "is_comment_enabled",
+        "is_shared_to_feed",
+        "alt_text",
+        "boost_eligibility_info",
+        "legacy_instagram_media_id",
+        "children",
+        "comments",
+    },
+    "IGComment": {
+        "id",
+        "text",
+        "timestamp",
+        "username",
+        "from",
+        "hidden",
+        "like_count",
+        "media",
+        "parent_id",
+        "user",
+        "legacy_instagram_comment_id",
+        "replies",
+    },
 }
 # What Graph returns when no `fields` are asked for.
 DEFAULT_FIELDS = {
@@ -92,11 +199,11 @@ DEFAULT_FIELDS = {
     "IGMedia": ("id",),
     "IGComment": ("timestamp", "text", "id"),
 }
-TEXT_FIELD = {"Post": "message", "Comment": "message", "IGMedia": "caption",
-              "IGComment": "text"}
+TEXT_FIELD = {"Post": "message", "Comment": "message", "IGMedia": "caption", "IGComment": "text"}
 
 
 # --- rendering the scenario ---------------------------------------------------------------
+
 
 def graph_time(dt: datetime) -> str:
     """Graph's timestamp spelling: 2021-07-04T19:50:58+0000."""
@@ -165,10 +272,16 @@ def _render_facebook(threads: list[Thread], out: Path) -> dict[str, int]:
     posts, comments = _Jsonl(out / "posts.jsonl"), _Jsonl(out / "comments.jsonl")
     for thread in threads:
         page = thread.account_id
-        pages.setdefault(page, {"id": page, "name": thread.account_name,
-                                "username": thread.account_handle,
-                                "link": f"https://www.facebook.com/{thread.account_handle}",
-                                "category": "Government organization"})
+        pages.setdefault(
+            page,
+            {
+                "id": page,
+                "name": thread.account_name,
+                "username": thread.account_handle,
+                "link": f"https://www.facebook.com/{thread.account_handle}",
+                "category": "Government organization",
+            },
+        )
         root = thread.root
         n = _num(root.key)
         postnum = str(10_160_000_000_000_000 + n)
@@ -190,8 +303,7 @@ def _render_facebook(threads: list[Thread], out: Path) -> dict[str, int]:
             "promotion_status": "active" if paid else ("inactive" if n % 9 == 0 else "ineligible"),
         }
         if sponsor:
-            post["sponsor_tags"] = [{"id": str(200_000_000_000 + _num(sponsor)),
-                                     "name": sponsor}]
+            post["sponsor_tags"] = [{"id": str(200_000_000_000 + _num(sponsor)), "name": sponsor}]
         post["_sandbox"] = _sandbox_key(root)
         posts.write(post)
         by_key = {m.key: m for m in thread.replies}
@@ -202,8 +314,11 @@ def _render_facebook(threads: list[Thread], out: Path) -> dict[str, int]:
         for message in sorted(thread.replies, key=lambda m: m.created_at):
             cid = comment_ids[message.key]
             cnum = cid.split("_", 1)[1]
-            author = ({"name": thread.account_name, "id": page} if message.is_own
-                      else {"name": message.author_name, "id": _fb_user_id(message.author_id)})
+            author = (
+                {"name": thread.account_name, "id": page}
+                if message.is_own
+                else {"name": message.author_name, "id": _fb_user_id(message.author_id)}
+            )
             row = {
                 "id": cid,
                 "message": message.text,
@@ -217,9 +332,11 @@ def _render_facebook(threads: list[Thread], out: Path) -> dict[str, int]:
                 top = _top_level(message, by_key, root.key)
                 top_id = comment_ids[top.key]
                 row["parent"] = {"id": top_id}
-                row["permalink_url"] = (f"https://www.facebook.com/{page}/posts/{postnum}/"
-                                        f"?comment_id={top_id.split('_', 1)[1]}"
-                                        f"&reply_comment_id={cnum}")
+                row["permalink_url"] = (
+                    f"https://www.facebook.com/{page}/posts/{postnum}/"
+                    f"?comment_id={top_id.split('_', 1)[1]}"
+                    f"&reply_comment_id={cnum}"
+                )
             row["_sandbox"] = _sandbox_key(message)
             comments.write(row)
     return {
@@ -234,14 +351,18 @@ def _render_instagram(threads: list[Thread], out: Path) -> dict[str, int]:
     media, comments = _Jsonl(out / "media.jsonl"), _Jsonl(out / "comments.jsonl")
     for thread in threads:
         user = thread.account_id
-        users.setdefault(user, {"id": user, "username": thread.account_handle,
-                                "name": thread.account_name})
+        users.setdefault(
+            user, {"id": user, "username": thread.account_handle, "name": thread.account_name}
+        )
         root = thread.root
         n = _num(root.key)
         media_id = str(17_900_000_000_000_000 + n)
         shortcode = base64.urlsafe_b64encode(hashlib.sha1(media_id.encode()).digest())[:11].decode()
-        kind = ("VIDEO", "REELS") if n % 5 == 0 else (
-            ("CAROUSEL_ALBUM", "FEED") if n % 7 == 0 else ("IMAGE", "FEED"))
+        kind = (
+            ("VIDEO", "REELS")
+            if n % 5 == 0
+            else (("CAROUSEL_ALBUM", "FEED") if n % 7 == 0 else ("IMAGE", "FEED"))
+        )
         row = {
             "id": media_id,
             "caption": root.text,
@@ -316,12 +437,19 @@ def render(threads: list[Thread], out_dir: Path) -> dict[str, int]:
 
 # --- the `fields` syntax ------------------------------------------------------------------
 
+
 class GraphError(Exception):
     """An error Graph would answer with; `response()` renders it."""
 
-    def __init__(self, message: str, code: int, status: int = 400,
-                 type_: str = "OAuthException", subcode: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: int,
+        status: int = 400,
+        type_: str = "OAuthException",
+        subcode: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message, self.code, self.status, self.type = message, code, status, type_
         self.subcode, self.headers = subcode, headers or {}
@@ -365,9 +493,12 @@ def parse_fields(text: str) -> list[FieldSpec]:
     pos = 0
 
     def fail(expected: str) -> GraphError:
-        near = text[pos:pos + 20] or "end of string"
-        return GraphError(f'Syntax error "Expected {expected} instead of "{near}"." at '
-                          f"character {pos}: {text}", 2500, type_="OAuthException")
+        near = text[pos : pos + 20] or "end of string"
+        return GraphError(
+            f'Syntax error "Expected {expected} instead of "{near}"." at character {pos}: {text}',
+            2500,
+            type_="OAuthException",
+        )
 
     def name() -> str:
         nonlocal pos
@@ -393,7 +524,7 @@ def parse_fields(text: str) -> list[FieldSpec]:
                     end = text.find(")", pos)
                     if end < 0:
                         raise fail(")")
-                    arg = text[pos + 1:end]
+                    arg = text[pos + 1 : end]
                     pos = end + 1
                     if mod == "as":
                         spec.alias = arg
@@ -403,7 +534,7 @@ def parse_fields(text: str) -> list[FieldSpec]:
                     pos += 1
                     start = pos
                     spec.children = field_list("}")
-                    spec.children_text = text[start:pos - 1]
+                    spec.children_text = text[start : pos - 1]
             out.append(spec)
             while pos < len(text) and text[pos] == " ":
                 pos += 1
@@ -425,6 +556,7 @@ def parse_fields(text: str) -> list[FieldSpec]:
 
 
 # --- the index over the data directory --------------------------------------------------------
+
 
 class _Obj:
     """A stored object with its times parsed once."""
@@ -493,9 +625,18 @@ class _Timeline:
         lo, hi = self.bounds(now, None, None)
         return sum(1 for o in self.objs[lo:hi] if o.visible(now) and (keep is None or keep(o)))
 
-    def window(self, now: float, *, newest_first: bool, limit: int, after: tuple | None,
-               before: tuple | None, since: float | None = None, until: float | None = None,
-               keep: Callable[[_Obj], bool] | None = None) -> tuple[list[_Obj], bool, bool]:
+    def window(
+        self,
+        now: float,
+        *,
+        newest_first: bool,
+        limit: int,
+        after: tuple | None,
+        before: tuple | None,
+        since: float | None = None,
+        until: float | None = None,
+        keep: Callable[[_Obj], bool] | None = None,
+    ) -> tuple[list[_Obj], bool, bool]:
         """A page in display order, and whether more exist after it and before it."""
         lo, hi = self.bounds(now, since, until)
         ascending = not newest_first
@@ -539,10 +680,18 @@ class _Index:
             post.owner = page
             by_postnum[postnum] = post.id
             self.nodes[post.id] = post
-            self.pages.setdefault(page, {"id": page, **({"name": post.rec["from"]["name"]}
-                                                        if isinstance(post.rec.get("from"), dict)
-                                                        and post.rec["from"].get("id") == page
-                                                        else {})})
+            self.pages.setdefault(
+                page,
+                {
+                    "id": page,
+                    **(
+                        {"name": post.rec["from"]["name"]}
+                        if isinstance(post.rec.get("from"), dict)
+                        and post.rec["from"].get("id") == page
+                        else {}
+                    ),
+                },
+            )
         self.page_posts = _group(posts, lambda o: o.owner)
 
         comments = []
@@ -553,7 +702,9 @@ class _Index:
             if obj.owner is None:
                 continue  # a comment on a post this data set does not hold
             parent = rec.get("parent")
-            obj.parent = str(parent["id"]) if isinstance(parent, dict) and parent.get("id") else None
+            obj.parent = (
+                str(parent["id"]) if isinstance(parent, dict) and parent.get("id") else None
+            )
             comments.append(obj)
             self.nodes[obj.id] = obj
         for obj in comments:
@@ -567,12 +718,16 @@ class _Index:
         for rec in store.records("instagram", "media"):
             obj = _Obj("IGMedia", rec)
             owner = rec.get("owner")
-            obj.owner = (str(owner["id"]) if isinstance(owner, dict) and owner.get("id")
-                         else usernames.get(rec.get("username"))
-                         or (next(iter(self.ig_users)) if len(self.ig_users) == 1 else None))
+            obj.owner = (
+                str(owner["id"])
+                if isinstance(owner, dict) and owner.get("id")
+                else usernames.get(rec.get("username"))
+                or (next(iter(self.ig_users)) if len(self.ig_users) == 1 else None)
+            )
             if obj.owner:
-                self.ig_users.setdefault(obj.owner, {"id": obj.owner,
-                                                     "username": rec.get("username", "")})
+                self.ig_users.setdefault(
+                    obj.owner, {"id": obj.owner, "username": rec.get("username", "")}
+                )
             media.append(obj)
             self.nodes[obj.id] = obj
         self.user_media = _group([m for m in media if m.owner], lambda o: o.owner)
@@ -593,8 +748,9 @@ class _Index:
         for obj in ig_comments:
             obj.up = by_id.get(obj.parent) if obj.parent else self.nodes.get(obj.owner)
         self.media_all = _group(ig_comments, lambda o: o.owner)
-        self.media_toplevel = _group([c for c in ig_comments if c.parent is None],
-                                     lambda o: o.owner)
+        self.media_toplevel = _group(
+            [c for c in ig_comments if c.parent is None], lambda o: o.owner
+        )
         self.ig_replies = _group([c for c in ig_comments if c.parent], lambda o: o.parent)
 
 
@@ -612,6 +768,7 @@ EMPTY = _Timeline([])
 
 # --- serving ----------------------------------------------------------------------------------
 
+
 def _encode_cursor(obj: _Obj) -> str:
     raw = json.dumps([obj.ts, obj.id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -622,8 +779,9 @@ def _decode_cursor(value: str, name: str) -> tuple:
         ts, obj_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
         return (float(ts), str(obj_id))
     except (ValueError, TypeError, binascii.Error):
-        raise GraphError(f"(#100) The parameter {name} is not a valid cursor", 100,
-                         type_="OAuthException") from None
+        raise GraphError(
+            f"(#100) The parameter {name} is not a valid cursor", 100, type_="OAuthException"
+        ) from None
 
 
 def _parse_time(value: str, name: str) -> float:
@@ -635,8 +793,11 @@ def _parse_time(value: str, name: str) -> float:
             value += "T00:00:00+00:00"
         return parse_timestamp(value, name).timestamp()
     except ItemError:
-        raise GraphError(f"(#100) The parameter {name} is not a valid date or timestamp",
-                         100, type_="OAuthException") from None
+        raise GraphError(
+            f"(#100) The parameter {name} is not a valid date or timestamp",
+            100,
+            type_="OAuthException",
+        ) from None
 
 
 def _parse_limit(value: str | None) -> int:
@@ -645,8 +806,9 @@ def _parse_limit(value: str | None) -> int:
     try:
         return max(0, min(int(value), MAX_LIMIT))
     except ValueError:
-        raise GraphError("(#100) Param limit must be a number", 100,
-                         type_="OAuthException") from None
+        raise GraphError(
+            "(#100) Param limit must be a number", 100, type_="OAuthException"
+        ) from None
 
 
 def _truthy(value: str | None) -> bool:
@@ -707,18 +869,26 @@ class Api:
             return exc.response()
 
     def fault(self, kind: str, request: Request, spec: dict) -> Response | None:
-        platform = "instagram" if self.endpoint(request) in (
-            "instagram.media", "instagram.comments", "instagram.replies",
-            "instagram.node") else "facebook"
+        platform = (
+            "instagram"
+            if self.endpoint(request)
+            in ("instagram.media", "instagram.comments", "instagram.replies", "instagram.node")
+            else "facebook"
+        )
         seconds = max(0.0, float(spec.get("seconds") or 0))
         if kind == "expired_token":
             return _expired().response()
         if kind == "throttled":
             # Graph: the app's request limit, sent as HTTP 400 (not 429) with x-app-usage.
-            return GraphError("(#4) Application request limit reached", 4,
-                              headers={"x-app-usage": json.dumps(
-                                  {"call_count": 100, "total_cputime": 12, "total_time": 31})},
-                              ).response()
+            return GraphError(
+                "(#4) Application request limit reached",
+                4,
+                headers={
+                    "x-app-usage": json.dumps(
+                        {"call_count": 100, "total_cputime": 12, "total_time": 31}
+                    )
+                },
+            ).response()
         if kind in ("429", "429_noreset"):
             headers = {}
             if kind == "429":
@@ -726,13 +896,23 @@ class Api:
                 # the sandbox adds Retry-After (seconds) so short waits can be tested.
                 owner = self._owner_of(request)
                 headers["Retry-After"] = str(max(1, math.ceil(seconds)))
-                headers["x-business-use-case-usage"] = json.dumps({owner: [{
-                    "type": "instagram" if platform == "instagram" else "pages",
-                    "call_count": 100, "total_cputime": 40, "total_time": 52,
-                    "estimated_time_to_regain_access": max(1, math.ceil(seconds / 60))}]})
+                headers["x-business-use-case-usage"] = json.dumps(
+                    {
+                        owner: [
+                            {
+                                "type": "instagram" if platform == "instagram" else "pages",
+                                "call_count": 100,
+                                "total_cputime": 40,
+                                "total_time": 52,
+                                "estimated_time_to_regain_access": max(1, math.ceil(seconds / 60)),
+                            }
+                        ]
+                    }
+                )
             if platform == "instagram":
-                error = GraphError("(#613) Calls to this api have exceeded the rate limit.", 613,
-                                   headers=headers)
+                error = GraphError(
+                    "(#613) Calls to this api have exceeded the rate limit.", 613, headers=headers
+                )
             elif kind == "429":
                 error = GraphError("(#32) Page request limit reached", 32, headers=headers)
             else:
@@ -750,9 +930,14 @@ class Api:
             enabled = gc.isenabled()
             gc.disable()
             try:
-                for platform, name in (("facebook", "pages"), ("facebook", "posts"),
-                                       ("facebook", "comments"), ("instagram", "users"),
-                                       ("instagram", "media"), ("instagram", "comments")):
+                for platform, name in (
+                    ("facebook", "pages"),
+                    ("facebook", "posts"),
+                    ("facebook", "comments"),
+                    ("instagram", "users"),
+                    ("instagram", "media"),
+                    ("instagram", "comments"),
+                ):
                     self.store.records(platform, name)  # re-reads changed files
                 idx = self.store.indexes.get("graph")
                 if idx is None:
@@ -770,8 +955,11 @@ class Api:
 
     def _handle(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
-            raise GraphError(f"Unsupported {request.method.lower()} request. The sandbox "
-                             "serves reads only.", 100, type_="GraphMethodException")
+            raise GraphError(
+                f"Unsupported {request.method.lower()} request. The sandbox serves reads only.",
+                100,
+                type_="GraphMethodException",
+            )
         token = request.arg("access_token")
         auth = request.headers.get("authorization", "")
         if not token and auth.lower().startswith(("bearer ", "oauth ")):
@@ -793,10 +981,10 @@ class Api:
         if edge is None:
             return Response(200, _render(ctx, node_type, node, fields), headers)
         if (node_type, edge) not in EDGES:
-            raise GraphError(f"(#100) Tried accessing nonexisting field ({edge}) on node type "
-                             f"({node_type})", 100)
-        params = {k: v[-1] for k, v in request.query.items()
-                  if k not in ("access_token", "pretty")}
+            raise GraphError(
+                f"(#100) Tried accessing nonexisting field ({edge}) on node type ({node_type})", 100
+            )
+        params = {k: v[-1] for k, v in request.query.items() if k not in ("access_token", "pretty")}
         link_params = {k: v for k, v in params.items() if k not in ("after", "before")}
         body = _edge(ctx, node_type, node_id, edge, params, fields, link_params)
         return Response(200, body, headers)
@@ -821,33 +1009,42 @@ def _node(ctx: _Context, node_id: str) -> tuple[str, Any]:
 # comments chronological unless order=reverse_chronological; Instagram comments newest
 # first (as in the recorded samples), replies oldest first.
 
+
 def _posts_edge(published_only: bool):
     def edge(ctx: _Context, node_id: str, params: dict):
         keep = None
         if published_only:
+
             def keep(obj: _Obj) -> bool:
                 author = obj.rec.get("from")
                 by_page = not isinstance(author, dict) or str(author.get("id")) == node_id
                 return by_page and obj.rec.get("is_published", True) is not False
+
         return ctx.idx.page_posts.get(node_id, EMPTY), True, keep, None
+
     return edge
 
 
 def _fb_comments_edge(ctx: _Context, node_id: str, params: dict):
     order = params.get("order") or "chronological"
     if order not in ("chronological", "reverse_chronological"):
-        raise GraphError("(#100) order must be one of the following values: chronological, "
-                         "reverse_chronological", 100)
+        raise GraphError(
+            "(#100) order must be one of the following values: chronological, "
+            "reverse_chronological",
+            100,
+        )
     obj = ctx.idx.nodes[node_id]
     if obj.type == "Comment":
         timeline = ctx.idx.comment_replies.get(node_id, EMPTY)
     else:
         flt = params.get("filter") or "toplevel"
         if flt not in ("toplevel", "stream"):
-            raise GraphError("(#100) filter must be one of the following values: toplevel, "
-                             "stream", 100)
+            raise GraphError(
+                "(#100) filter must be one of the following values: toplevel, stream", 100
+            )
         timeline = (ctx.idx.post_stream if flt == "stream" else ctx.idx.post_toplevel).get(
-            node_id, EMPTY)
+            node_id, EMPTY
+        )
     summary = {"order": order, "total_count": timeline.count(ctx.now), "can_comment": True}
     return timeline, order == "reverse_chronological", None, summary
 
@@ -867,18 +1064,37 @@ EDGES: dict[tuple[str, str], Callable] = {
     ("Comment", "reactions"): _empty_edge,
     ("Comment", "likes"): _empty_edge,
     ("IGUser", "media"): lambda ctx, node_id, params: (
-        ctx.idx.user_media.get(node_id, EMPTY), True, None, None),
+        ctx.idx.user_media.get(node_id, EMPTY),
+        True,
+        None,
+        None,
+    ),
     ("IGMedia", "comments"): lambda ctx, node_id, params: (
-        ctx.idx.media_toplevel.get(node_id, EMPTY), True, None, None),
+        ctx.idx.media_toplevel.get(node_id, EMPTY),
+        True,
+        None,
+        None,
+    ),
     ("IGMedia", "children"): lambda ctx, node_id, params: (EMPTY, False, None, None),
     ("IGComment", "replies"): lambda ctx, node_id, params: (
-        ctx.idx.ig_replies.get(node_id, EMPTY), False, None, None),
+        ctx.idx.ig_replies.get(node_id, EMPTY),
+        False,
+        None,
+        None,
+    ),
 }
 
 
-def _edge(ctx: _Context, node_type: str, node_id: str, edge: str, params: dict,
-          fields: list[FieldSpec] | None, link_params: dict, nested: bool = False
-          ) -> dict | None:
+def _edge(
+    ctx: _Context,
+    node_type: str,
+    node_id: str,
+    edge: str,
+    params: dict,
+    fields: list[FieldSpec] | None,
+    link_params: dict,
+    nested: bool = False,
+) -> dict | None:
     """A list response: data, paging (cursors, next, previous) and summary if asked."""
     timeline, newest_first, keep, summary = EDGES[(node_type, edge)](ctx, node_id, params)
     limit = _parse_limit(params.get("limit"))
@@ -887,8 +1103,15 @@ def _edge(ctx: _Context, node_type: str, node_id: str, edge: str, params: dict,
     since = _parse_time(params["since"], "since") if params.get("since") else None
     until = _parse_time(params["until"], "until") if params.get("until") else None
     page, has_next, has_prev = timeline.window(
-        ctx.now, newest_first=newest_first, limit=limit, after=after, before=before,
-        since=since, until=until, keep=keep)
+        ctx.now,
+        newest_first=newest_first,
+        limit=limit,
+        after=after,
+        before=before,
+        since=since,
+        until=until,
+        keep=keep,
+    )
     body: dict[str, Any] = {"data": [_render(ctx, obj.type, obj, fields) for obj in page]}
     if page:
         first, last = _encode_cursor(page[0]), _encode_cursor(page[-1])
@@ -919,14 +1142,16 @@ def _render(ctx: _Context, node_type: str, node: Any, fields: list[FieldSpec] | 
             nested_link = dict(spec.mods)
             if spec.children_text is not None:
                 nested_link = {"fields": spec.children_text, **nested_link}
-            value = _edge(ctx, node_type, node_id, name, spec.mods, spec.children,
-                          nested_link, nested=True)
+            value = _edge(
+                ctx, node_type, node_id, name, spec.mods, spec.children, nested_link, nested=True
+            )
             if value is not None:
                 out[spec.key] = value
             continue
         if name not in KNOWN_FIELDS[node_type] and (name not in rec or name == "_sandbox"):
-            raise GraphError(f"(#100) Tried accessing nonexisting field ({name}) on node "
-                             f"type ({node_type})", 100)
+            raise GraphError(
+                f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})", 100
+            )
         value = _field(ctx, node_type, node, rec, name)
         if value is None:
             continue
@@ -975,10 +1200,15 @@ def _select(value: Any, children: list[FieldSpec]) -> Any:
 def _expired() -> GraphError:
     return GraphError(
         "Error validating access token: Session has expired on Monday, 23-Nov-26 "
-        "07:00:00 PST. The current time is Tuesday, 24-Nov-26 07:00:00 PST.", 190,
-        subcode=463, headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token" '
-                                                  '"Error validating access token: Session has '
-                                                  'expired"'})
+        "07:00:00 PST. The current time is Tuesday, 24-Nov-26 07:00:00 PST.",
+        190,
+        subcode=463,
+        headers={
+            "WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token" '
+            '"Error validating access token: Session has '
+            'expired"'
+        },
+    )
 
 
 def _unknown(node_id: str) -> GraphError:
@@ -986,4 +1216,7 @@ def _unknown(node_id: str) -> GraphError:
         f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded "
         "due to missing permissions, or does not support this operation. Please read the "
         "Graph API documentation at https://developers.facebook.com/docs/graph-api",
-        100, type_="GraphMethodException", subcode=33)
+        100,
+        type_="GraphMethodException",
+        subcode=33,
+    )

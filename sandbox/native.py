@@ -18,8 +18,9 @@ import contextlib
 import gc
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 PRIVATE = "_sandbox"
 
@@ -101,7 +102,7 @@ def decode_token(prefix: str, token: str) -> dict | None:
     """The state of a token from encode_token; None when it is not one of ours."""
     if not token or not token.startswith(prefix):
         return None
-    body = token[len(prefix):]
+    body = token[len(prefix) :]
     try:
         state = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except (ValueError, TypeError):

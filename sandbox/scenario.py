@@ -84,24 +84,57 @@ class Thread:
 # --- text corpus -----------------------------------------------------------------------
 # Council posts: ordinary service news, and a few that break the policy.
 OWN_POSTS = [
-    ("service", "Bin collections are running as normal this week. Check your collection day at bracknell-forest.gov.uk/bins"),
-    ("service", "Our libraries have new opening hours from Monday. Find yours at bracknell-forest.gov.uk/libraries"),
-    ("service", "Road resurfacing on the A322 starts on Tuesday night. Expect delays between 8pm and 6am."),
-    ("service", "Apply for a school place for September by 15 January: bracknell-forest.gov.uk/admissions"),
+    (
+        "service",
+        "Bin collections are running as normal this week. Check your collection day at bracknell-forest.gov.uk/bins",
+    ),
+    (
+        "service",
+        "Our libraries have new opening hours from Monday. Find yours at bracknell-forest.gov.uk/libraries",
+    ),
+    (
+        "service",
+        "Road resurfacing on the A322 starts on Tuesday night. Expect delays between 8pm and 6am.",
+    ),
+    (
+        "service",
+        "Apply for a school place for September by 15 January: bracknell-forest.gov.uk/admissions",
+    ),
     ("service", "Warm spaces are open across the borough this winter. Everyone is welcome."),
     ("service", "Gritters are out tonight on priority routes. Please drive carefully."),
     ("event", "Join us for the Christmas lights switch-on in The Lexicon on Saturday from 4pm!"),
-    ("event", "Free family fun day at South Hill Park this Sunday, with Thames Valley Police and Royal Berkshire Fire and Rescue Service."),
-    ("election_admin", "Polling stations are open 7am to 10pm on Thursday. Remember to bring photo ID."),
+    (
+        "event",
+        "Free family fun day at South Hill Park this Sunday, with Thames Valley Police and Royal Berkshire Fire and Rescue Service.",
+    ),
+    (
+        "election_admin",
+        "Polling stations are open 7am to 10pm on Thursday. Remember to bring photo ID.",
+    ),
     ("election_admin", "Register to vote by 11:59pm on 17 April to vote in the local elections."),
-    ("advertising", "Thanks to @CoffeeCoLtd for sponsoring our volunteers' breakfast! Use code BRACK10 for 10% off #ad"),
+    (
+        "advertising",
+        "Thanks to @CoffeeCoLtd for sponsoring our volunteers' breakfast! Use code BRACK10 for 10% off #ad",
+    ),
     ("advertising", "Winter ready? Grab these de-icers here: https://amzn.to/3xYz12 #sponsored"),
-    ("advertising", "In partnership with SparkleClean Ltd: get your carpets done this spring. Paid partnership."),
+    (
+        "advertising",
+        "In partnership with SparkleClean Ltd: get your carpets done this spring. Paid partnership.",
+    ),
     ("political", "Vote for Jane Smith and the Progress Party on 7 May for a better Bracknell!"),
-    ("political", "Proud of what the Conservatives have delivered for residents. Vote Conservative!"),
-    ("personal_data", "Congratulations to John Baker of 14 Harmans Water Road RG12 9LT, call him on 07700 900123 to say well done!"),
+    (
+        "political",
+        "Proud of what the Conservatives have delivered for residents. Vote Conservative!",
+    ),
+    (
+        "personal_data",
+        "Congratulations to John Baker of 14 Harmans Water Road RG12 9LT, call him on 07700 900123 to say well done!",
+    ),
     ("profanity", "What a bloody shambles the weather has made of the park today, damn it."),
-    ("contact", "Questions about council tax? Call us on 01344 352000 or email customer.services@bracknell-forest.gov.uk"),
+    (
+        "contact",
+        "Questions about council tax? Call us on 01344 352000 or email customer.services@bracknell-forest.gov.uk",
+    ),
 ]
 
 # Public comments: (label, needs_reply, text)
@@ -110,33 +143,84 @@ PUBLIC = [
     ("question", True, "Is the library in Crowthorne open on bank holidays?"),
     ("question", True, "How do I apply for a blue badge? Can't find the form anywhere."),
     ("complaint", True, "My bins have not been collected for two weeks now. This is unacceptable."),
-    ("complaint", True, "The streetlight outside our house has been broken for a month and nobody has fixed it."),
-    ("problem", True, "There's a massive pothole on Crowthorne Road near the roundabout, nearly lost a tyre."),
-    ("request", True, "Please can someone get back to me about my council tax refund? Reference CT-558201."),
+    (
+        "complaint",
+        True,
+        "The streetlight outside our house has been broken for a month and nobody has fixed it.",
+    ),
+    (
+        "problem",
+        True,
+        "There's a massive pothole on Crowthorne Road near the roundabout, nearly lost a tyre.",
+    ),
+    (
+        "request",
+        True,
+        "Please can someone get back to me about my council tax refund? Reference CT-558201.",
+    ),
     ("thanks", False, "Thank you, that's really helpful!"),
     ("praise", False, "Brilliant work by the team clearing the snow this morning 👏"),
     ("emoji", False, "👍👍"),
     ("tag", False, "@sarah_jones look at this"),
     ("chatter", False, "Looks lovely, we went last year."),
-    ("foi", True, "Under the Freedom of Information Act please provide the amount spent on agency staff in 2023/24."),
-    ("foi", True, "I would like to request the number of potholes reported on the A329 in the last 12 months and how many were repaired."),
-    ("safeguarding", True, "My neighbour's kids are left alone every night and I can hear them crying, I think they are being hurt."),
+    (
+        "foi",
+        True,
+        "Under the Freedom of Information Act please provide the amount spent on agency staff in 2023/24.",
+    ),
+    (
+        "foi",
+        True,
+        "I would like to request the number of potholes reported on the A329 in the last 12 months and how many were repaired.",
+    ),
+    (
+        "safeguarding",
+        True,
+        "My neighbour's kids are left alone every night and I can hear them crying, I think they are being hurt.",
+    ),
     ("safeguarding", True, "I can't cope anymore and I want to end my life."),
-    ("safeguarding", True, "Any 13 year olds around Bracknell want to meet up? DM me, I'm 34 and cool."),
+    (
+        "safeguarding",
+        True,
+        "Any 13 year olds around Bracknell want to meet up? DM me, I'm 34 and cool.",
+    ),
     ("abuse", False, "You lot are useless idiots, I hope someone burns the council offices down."),
     ("abuse", False, "Go back where you came from you scum."),
-    ("personal_data_public", True, "My number is 07700 900456 and I live at 22 Birch Avenue RG12 7PA, please call me about my housing application."),
-    ("spam", False, "Make £5000 a week from home!!! Click here http://bit.ly/getrichquick and DM me for details"),
-    ("spam", False, "Check out my channel for free giveaways!! Subscribe subscribe subscribe www.freegiftz.example"),
+    (
+        "personal_data_public",
+        True,
+        "My number is 07700 900456 and I live at 22 Birch Avenue RG12 7PA, please call me about my housing application.",
+    ),
+    (
+        "spam",
+        False,
+        "Make £5000 a week from home!!! Click here http://bit.ly/getrichquick and DM me for details",
+    ),
+    (
+        "spam",
+        False,
+        "Check out my channel for free giveaways!! Subscribe subscribe subscribe www.freegiftz.example",
+    ),
 ]
 
 # How often each kind of public comment turns up, roughly as on a council's pages: mostly
 # questions, complaints, thanks and chatter; FOI requests, safeguarding disclosures and
 # abuse are rare but present every few days.
 PUBLIC_WEIGHTS = {
-    "question": 9, "complaint": 6, "problem": 5, "request": 4, "thanks": 6, "praise": 4,
-    "emoji": 3, "tag": 3, "chatter": 6, "foi": 0.6, "safeguarding": 0.35, "abuse": 0.8,
-    "personal_data_public": 0.8, "spam": 1.5,
+    "question": 9,
+    "complaint": 6,
+    "problem": 5,
+    "request": 4,
+    "thanks": 6,
+    "praise": 4,
+    "emoji": 3,
+    "tag": 3,
+    "chatter": 6,
+    "foi": 0.6,
+    "safeguarding": 0.35,
+    "abuse": 0.8,
+    "personal_data_public": 0.8,
+    "spam": 1.5,
 }
 
 OWN_REPLIES = [
@@ -146,14 +230,47 @@ OWN_REPLIES = [
     "The recycling centre is open 8am to 5pm every day except Christmas.",
 ]
 
-FIRST = ["Sarah", "James", "Priya", "Tom", "Aisha", "Mark", "Emma", "Olu", "Gareth", "Megan",
-         "Chris", "Fatima", "Dan", "Helen", "Wojciech", "Niamh", "Ravi", "Lucy"]
-LAST = ["Jones", "Smith", "Patel", "Brown", "Khan", "Evans", "Wilson", "Taylor", "Nowak",
-        "Davies", "Murphy", "Ali", "Clarke", "Hughes"]
+FIRST = [
+    "Sarah",
+    "James",
+    "Priya",
+    "Tom",
+    "Aisha",
+    "Mark",
+    "Emma",
+    "Olu",
+    "Gareth",
+    "Megan",
+    "Chris",
+    "Fatima",
+    "Dan",
+    "Helen",
+    "Wojciech",
+    "Niamh",
+    "Ravi",
+    "Lucy",
+]
+LAST = [
+    "Jones",
+    "Smith",
+    "Patel",
+    "Brown",
+    "Khan",
+    "Evans",
+    "Wilson",
+    "Taylor",
+    "Nowak",
+    "Davies",
+    "Murphy",
+    "Ali",
+    "Clarke",
+    "Hughes",
+]
 
 RARE = ("safeguarding", "foi", "abuse", "personal_data_public", "spam")
-_PUBLIC_WEIGHTS = [PUBLIC_WEIGHTS[label] / sum(1 for p in PUBLIC if p[0] == label)
-                   for label, _, _ in PUBLIC]
+_PUBLIC_WEIGHTS = [
+    PUBLIC_WEIGHTS[label] / sum(1 for p in PUBLIC if p[0] == label) for label, _, _ in PUBLIC
+]
 
 DEFAULT_ACCOUNTS = {
     "facebook": ("104958162837", "bracknellforestcouncil", "Bracknell Forest Council"),
@@ -164,8 +281,9 @@ DEFAULT_ACCOUNTS = {
 
 
 def _business_time(rng: random.Random, day: datetime) -> datetime:
-    local = day.astimezone(LONDON).replace(hour=rng.randint(7, 21), minute=rng.randint(0, 59),
-                                           second=rng.randint(0, 59), microsecond=0)
+    local = day.astimezone(LONDON).replace(
+        hour=rng.randint(7, 21), minute=rng.randint(0, 59), second=rng.randint(0, 59), microsecond=0
+    )
     return local.astimezone(timezone.utc)
 
 
@@ -216,28 +334,40 @@ def generate_threads(
                 kind = "post"
                 if platform == "twitter" and rng.random() < 0.3:
                     author_id, author_name = person()
-                    root = Message(key(), author_id, author_name, False, created,
-                                   f"@{handle} " + rng.choices(PUBLIC, weights=_PUBLIC_WEIGHTS)[0][2],
-                                   label="mention")
+                    root = Message(
+                        key(),
+                        author_id,
+                        author_name,
+                        False,
+                        created,
+                        f"@{handle} " + rng.choices(PUBLIC, weights=_PUBLIC_WEIGHTS)[0][2],
+                        label="mention",
+                    )
                     kind = "mention"
                 else:
-                    root = Message(key(), acc_id, name, True, created, text, label=label,
-                                   flags=flags)
+                    root = Message(
+                        key(), acc_id, name, True, created, text, label=label, flags=flags
+                    )
                 thread = Thread(platform, acc_id, handle, name, kind, root, [])
                 n_public = max(1, per_day // posts_today + rng.randint(-2, 2))
                 for n in range(n_public):
                     # The day's first comment on each platform is one of the rare kinds in
                     # turn, so even a small data set shows everything the checks look for.
-                    notable = RARE[(day_index + PLATFORMS.index(platform)) % len(RARE)] \
-                        if p == 0 and n == 0 else None
-                    thread.replies.extend(_public_reply(rng, thread, key, person, end, acc_id,
-                                                        name, notable))
+                    notable = (
+                        RARE[(day_index + PLATFORMS.index(platform)) % len(RARE)]
+                        if p == 0 and n == 0
+                        else None
+                    )
+                    thread.replies.extend(
+                        _public_reply(rng, thread, key, person, end, acc_id, name, notable)
+                    )
                 threads.append(thread)
     return threads
 
 
-def _public_reply(rng, thread: Thread, key, person, end, acc_id, name,
-                  label: str | None = None) -> list[Message]:
+def _public_reply(
+    rng, thread: Thread, key, person, end, acc_id, name, label: str | None = None
+) -> list[Message]:
     parent = thread.root if rng.random() < 0.7 or not thread.replies else rng.choice(thread.replies)
     created = parent.created_at + timedelta(minutes=rng.randint(2, 60 * 30))
     if created >= end:
@@ -250,8 +380,11 @@ def _public_reply(rng, thread: Thread, key, person, end, acc_id, name,
     msg = Message(key(), author_id, author_name, False, created, text, parent.key, label=label)
     roll = rng.random()
     if roll < 0.03:
-        msg.edits.append(Edit(created + timedelta(minutes=rng.randint(5, 600)),
-                              text + " (edited: still waiting)"))
+        msg.edits.append(
+            Edit(
+                created + timedelta(minutes=rng.randint(5, 600)), text + " (edited: still waiting)"
+            )
+        )
     elif roll < 0.05:
         msg.deleted_at = created + timedelta(hours=rng.randint(1, 48))
     if thread.platform in ("facebook", "instagram") and label == "spam" and rng.random() < 0.5:
@@ -265,6 +398,16 @@ def _public_reply(rng, thread: Thread, key, person, end, acc_id, name,
         elif answer < 0.55:
             delay = timedelta(hours=rng.randint(20, 96))  # late
         if delay is not None and created + delay < end:
-            out.append(Message(key(), acc_id, name, True, created + delay, rng.choice(OWN_REPLIES),
-                               msg.key, label="own_reply"))
+            out.append(
+                Message(
+                    key(),
+                    acc_id,
+                    name,
+                    True,
+                    created + delay,
+                    rng.choice(OWN_REPLIES),
+                    msg.key,
+                    label="own_reply",
+                )
+            )
     return out

@@ -26,25 +26,26 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
 
 FAULTS = (
-    "429",            # rate limited, with the platform's reset header(s)
-    "429_noreset",    # rate limited, no reset header at all
-    "500",            # HTML error page
-    "502",            # HTML bad gateway page
-    "timeout",        # hold the connection `seconds` (default 3) and send nothing
-    "malformed_json", # 200 with a body that is not JSON
-    "truncated",      # 200 with the real body cut off midway
+    "429",  # rate limited, with the platform's reset header(s)
+    "429_noreset",  # rate limited, no reset header at all
+    "500",  # HTML error page
+    "502",  # HTML bad gateway page
+    "timeout",  # hold the connection `seconds` (default 3) and send nothing
+    "malformed_json",  # 200 with a body that is not JSON
+    "truncated",  # 200 with the real body cut off midway
     "expired_token",  # the platform's invalid/expired token error
-    "throttled",      # Graph: HTTP 400 with error code 4 (app request limit)
-    "quota_exceeded", # YouTube: 403 quotaExceeded
+    "throttled",  # Graph: HTTP 400 with error code 4 (app request limit)
+    "quota_exceeded",  # YouTube: 403 quotaExceeded
 )
 
 
@@ -72,8 +73,10 @@ class Response:
             return self.body, self.headers.get("Content-Type", "application/octet-stream")
         if isinstance(self.body, str):
             return wire(self.body), self.headers.get("Content-Type", "text/html; charset=utf-8")
-        return (wire(json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))),
-                "application/json; charset=UTF-8")
+        return (
+            wire(json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))),
+            "application/json; charset=UTF-8",
+        )
 
 
 # Surrogates other than U+DC80-U+DCFF, which Python's surrogateescape turns into bytes.
@@ -122,8 +125,11 @@ class Store:
             cached = self._cache.get(path)
             if cached and cached[0] == mtime:
                 return cached[1]
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                    if line.strip()]
+            rows = [
+                json.loads(line)
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            ]
             self._cache[path] = (mtime, rows)
             self.indexes.clear()  # derived views are rebuilt from fresh data
             return rows
@@ -181,12 +187,15 @@ class Sandbox:
         parsed = []
         for spec in specs:
             if not isinstance(spec, dict):
-                raise ValueError(f"a fault is an object such as {{\"endpoint\": \"youtube.*\", "
-                                 f"\"fault\": \"429\"}}, not {spec!r}")
+                raise ValueError(
+                    f'a fault is an object such as {{"endpoint": "youtube.*", '
+                    f'"fault": "429"}}, not {spec!r}'
+                )
             if spec.get("fault") not in FAULTS:
                 raise ValueError(f"unknown fault {spec.get('fault')!r}; one of {', '.join(FAULTS)}")
-            parsed.append(FaultSpec(**{k: v for k, v in spec.items()
-                                       if k in FaultSpec.__dataclass_fields__}))
+            parsed.append(
+                FaultSpec(**{k: v for k, v in spec.items() if k in FaultSpec.__dataclass_fields__})
+            )
         with self._lock:
             self.faults = parsed
 
@@ -220,34 +229,44 @@ class Sandbox:
             return api.handle(request, endpoint)
         return Response(404, {"error": {"message": f"no sandbox route for {request.path}"}})
 
-    def _fault(self, api: PlatformApi, spec: FaultSpec, request: Request, endpoint: str) -> Response:
+    def _fault(
+        self, api: PlatformApi, spec: FaultSpec, request: Request, endpoint: str
+    ) -> Response:
         if spec.fault == "timeout":
             time.sleep(spec.seconds)
             return Response(504, "<html><body>timeout</body></html>")
         if spec.fault == "truncated":
             real = api.handle(request, endpoint)
             body, ctype = real.encoded()
-            return Response(real.status, body[: max(1, len(body) // 2)],
-                            {**real.headers, "Content-Type": ctype})
+            return Response(
+                real.status, body[: max(1, len(body) // 2)], {**real.headers, "Content-Type": ctype}
+            )
         custom = api.fault(spec.fault, request, dataclasses.asdict(spec))
         if custom is not None:
             return custom
         if spec.fault in ("500", "502"):
             title = "Internal Server Error" if spec.fault == "500" else "Bad Gateway"
-            return Response(int(spec.fault),
-                            f"<!DOCTYPE html><html><head><title>{spec.fault} {title}</title></head>"
-                            f"<body><h1>{title}</h1><p>Please try again later.</p></body></html>")
+            return Response(
+                int(spec.fault),
+                f"<!DOCTYPE html><html><head><title>{spec.fault} {title}</title></head>"
+                f"<body><h1>{title}</h1><p>Please try again later.</p></body></html>",
+            )
         if spec.fault == "malformed_json":
-            return Response(200, b'{"data": [ {"id": "1", "message": ', {"Content-Type": "application/json"})
+            return Response(
+                200, b'{"data": [ {"id": "1", "message": ', {"Content-Type": "application/json"}
+            )
         if spec.fault == "429":
-            return Response(429, {"error": {"message": "Too Many Requests"}},
-                            {"Retry-After": str(int(spec.seconds))})
+            return Response(
+                429,
+                {"error": {"message": "Too Many Requests"}},
+                {"Retry-After": str(int(spec.seconds))},
+            )
         if spec.fault == "429_noreset":
             return Response(429, {"error": {"message": "Too Many Requests"}})
         return Response(401, {"error": {"message": "Invalid token"}})
 
     def _control(self, request: Request) -> Response:
-        name = request.path[len("/__sandbox/"):]
+        name = request.path[len("/__sandbox/") :]
         if name == "calls":
             if request.method == "DELETE":
                 with self._lock:
@@ -269,8 +288,9 @@ class Sandbox:
             if request.method == "POST":
                 data = json.loads(request.body or b"{}")
                 value = data.get("now")
-                self.store.clock = (datetime.fromisoformat(value.replace("Z", "+00:00"))
-                                    if value else None)
+                self.store.clock = (
+                    datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+                )
             return Response(200, {"now": self.store.now().isoformat()})
         if name == "reload":
             self.store.reload()
@@ -300,6 +320,7 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             # Headers and body go out in two writes; with Nagle's algorithm on, the body
             # waits for the client's delayed ACK (~40 ms a response on keep-alive).
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         server_version = "channelwatch-sandbox/1"
 
         def _serve(self) -> None:
@@ -310,8 +331,13 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if body and "form-urlencoded" in (self.headers.get("Content-Type") or ""):
                 for key, values in parse_qs(body.decode(), keep_blank_values=True).items():
                     query.setdefault(key, []).extend(values)
-            request = Request(self.command, parts.path, query,
-                              {k.lower(): v for k, v in self.headers.items()}, body)
+            request = Request(
+                self.command,
+                parts.path,
+                query,
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
+            )
             try:
                 response = sandbox.dispatch(request)
             except Exception as exc:  # noqa: BLE001 - the sandbox reports, never dies
@@ -375,15 +401,20 @@ def start(data_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> Runni
     """Start a sandbox on host:port (0: any free port) in a daemon thread."""
     sandbox = Sandbox(Path(data_dir))
     server = SandboxServer((host, port), _handler(sandbox))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="sandbox", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox", daemon=True
+    )
     thread.start()
     return RunningSandbox(sandbox, server, thread)
 
 
-def serve_forever(data_dir: str | Path, host: str, port: int,
-                  ready: Callable[[str], None] | None = None,
-                  faults: list[dict] | None = None) -> None:
+def serve_forever(
+    data_dir: str | Path,
+    host: str,
+    port: int,
+    ready: Callable[[str], None] | None = None,
+    faults: list[dict] | None = None,
+) -> None:
     """Serve in the foreground until interrupted (`channelwatch sandbox serve`)."""
     sandbox = Sandbox(Path(data_dir))
     if faults:

@@ -40,9 +40,10 @@ import heapq
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sandbox.native import (
     building_index,
@@ -63,23 +64,66 @@ SEARCH_WINDOW = timedelta(days=7)
 QUERY_MAX_CHARS = 512  # the self-serve (Basic) limit for search/recent queries
 TOKEN_PREFIX = "7140dibdnow9c7btw"
 EXPIRED = "expired"
-RATE_LIMITS = {"twitter.users_tweets": 1500, "twitter.users_mentions": 450,
-               "twitter.search_recent": 450, "twitter.users_by_username": 300,
-               "twitter.users": 300, "twitter.users_me": 75}
-TWEET_FIELDS = {"attachments", "author_id", "card_uri", "context_annotations", "conversation_id",
-                "created_at", "edit_controls", "edit_history_tweet_ids", "entities", "geo", "id",
-                "in_reply_to_user_id", "lang", "note_tweet", "possibly_sensitive",
-                "public_metrics", "referenced_tweets", "reply_settings", "source", "text",
-                "withheld"}
-USER_FIELDS = {"created_at", "description", "entities", "id", "location", "name",
-               "pinned_tweet_id", "profile_image_url", "protected", "public_metrics", "url",
-               "username", "verified", "verified_type", "withheld"}
-EXPANSIONS = {"author_id", "referenced_tweets.id", "in_reply_to_user_id",
-              "entities.mentions.username", "referenced_tweets.id.author_id"}
+RATE_LIMITS = {
+    "twitter.users_tweets": 1500,
+    "twitter.users_mentions": 450,
+    "twitter.search_recent": 450,
+    "twitter.users_by_username": 300,
+    "twitter.users": 300,
+    "twitter.users_me": 75,
+}
+TWEET_FIELDS = {
+    "attachments",
+    "author_id",
+    "card_uri",
+    "context_annotations",
+    "conversation_id",
+    "created_at",
+    "edit_controls",
+    "edit_history_tweet_ids",
+    "entities",
+    "geo",
+    "id",
+    "in_reply_to_user_id",
+    "lang",
+    "note_tweet",
+    "possibly_sensitive",
+    "public_metrics",
+    "referenced_tweets",
+    "reply_settings",
+    "source",
+    "text",
+    "withheld",
+}
+USER_FIELDS = {
+    "created_at",
+    "description",
+    "entities",
+    "id",
+    "location",
+    "name",
+    "pinned_tweet_id",
+    "profile_image_url",
+    "protected",
+    "public_metrics",
+    "url",
+    "username",
+    "verified",
+    "verified_type",
+    "withheld",
+}
+EXPANSIONS = {
+    "author_id",
+    "referenced_tweets.id",
+    "in_reply_to_user_id",
+    "entities.mentions.username",
+    "referenced_tweets.id.author_id",
+}
 MENTION = re.compile(r"(?<![\w@])@(\w{1,15})")
 
 
 # --- ids and time -------------------------------------------------------------------------------
+
 
 def snowflake(created: datetime, seed: str) -> str:
     """An X-style id: milliseconds since the X epoch, then 22 bits from the seed."""
@@ -100,26 +144,41 @@ def iso(value: datetime) -> str:
 
 # --- errors in X's shape ---------------------------------------------------------------------------
 
+
 def _invalid(parameter: str, value: Any, message: str) -> Response:
-    return Response(400, {
-        "errors": [{"parameters": {parameter: [str(value)]}, "message": message}],
-        "title": "Invalid Request",
-        "detail": "One or more parameters to your request was invalid.",
-        "type": "https://api.twitter.com/2/problems/invalid-request",
-    })
+    return Response(
+        400,
+        {
+            "errors": [{"parameters": {parameter: [str(value)]}, "message": message}],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        },
+    )
 
 
 def _unauthorized() -> Response:
-    return Response(401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                          "detail": "Unauthorized"})
+    return Response(
+        401,
+        {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
+    )
 
 
 def _too_many(headers: dict) -> Response:
-    return Response(429, {"title": "Too Many Requests", "detail": "Too Many Requests",
-                          "type": "about:blank", "status": 429}, headers)
+    return Response(
+        429,
+        {
+            "title": "Too Many Requests",
+            "detail": "Too Many Requests",
+            "type": "about:blank",
+            "status": 429,
+        },
+        headers,
+    )
 
 
 # --- the data, indexed ----------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class _Ids:
@@ -129,7 +188,7 @@ class _Ids:
     keys: list[int] = dataclasses.field(default_factory=list)  # -id, ascending
 
     @classmethod
-    def of(cls, ids: list[str]) -> "_Ids":
+    def of(cls, ids: list[str]) -> _Ids:
         keyed = sorted((-int(t), t) for t in ids)
         return cls([t for _, t in keyed], [k for k, _ in keyed])
 
@@ -182,8 +241,15 @@ def _build_index(store: Store) -> _Index:
     def finish(groups: dict[str, list[str]]) -> dict[str, _Ids]:
         return {key: _Ids.of(ids) for key, ids in groups.items()}
 
-    return _Index(tweets, users, by_username, finish(authored), finish(mentioning),
-                  finish(conversations), _Ids.of(list(tweets)))
+    return _Index(
+        tweets,
+        users,
+        by_username,
+        finish(authored),
+        finish(mentioning),
+        finish(conversations),
+        _Ids.of(list(tweets)),
+    )
 
 
 def _append(groups: dict[str, list[str]], key: str, value: str) -> None:
@@ -196,6 +262,7 @@ def _append(groups: dict[str, list[str]], key: str, value: str) -> None:
 
 # --- search queries ----------------------------------------------------------------------------------
 
+
 class QueryError(ValueError):
     pass
 
@@ -203,7 +270,7 @@ class QueryError(ValueError):
 @dataclasses.dataclass
 class _Node:
     op: str  # or | and | not | atom
-    children: list["_Node"] = dataclasses.field(default_factory=list)
+    children: list[_Node] = dataclasses.field(default_factory=list)
     key: str = ""
     value: str = ""
 
@@ -264,6 +331,7 @@ def parse_query(query: str) -> _Node:
 
 # --- the API ------------------------------------------------------------------------------------------
 
+
 class Api:
     """X API v2 over a Store (see the module docstring)."""
 
@@ -295,8 +363,9 @@ class Api:
 
     def handle(self, request: Request, endpoint: str) -> Response:
         if endpoint == "twitter.unknown" or request.method != "GET":
-            return Response(404, {"errors": [{"message": "Sorry, that page does not exist",
-                                              "code": 34}]})
+            return Response(
+                404, {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+            )
         token = request.headers.get("authorization", "")
         if not token.lower().startswith("bearer ") or token[7:].strip() in ("", EXPIRED):
             return _unauthorized()
@@ -305,15 +374,21 @@ class Api:
         now = self.store.now()
         parts = request.path.rstrip("/").split("/")
         if endpoint == "twitter.users_me":
-            response = Response(403, {
-                "title": "Unsupported Authentication", "type":
-                "https://api.twitter.com/2/problems/unsupported-authentication", "status": 403,
-                "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this "
-                          "endpoint.  Supported authentication types are [OAuth 1.0a User "
-                          "Context, OAuth 2.0 User Context]."})
+            response = Response(
+                403,
+                {
+                    "title": "Unsupported Authentication",
+                    "type": "https://api.twitter.com/2/problems/unsupported-authentication",
+                    "status": 403,
+                    "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this "
+                    "endpoint.  Supported authentication types are [OAuth 1.0a User "
+                    "Context, OAuth 2.0 User Context].",
+                },
+            )
         elif endpoint == "twitter.users_by_username":
-            response = self._user(request, data, data.by_username.get(parts[-1].lower()), parts[-1],
-                                  "username")
+            response = self._user(
+                request, data, data.by_username.get(parts[-1].lower()), parts[-1], "username"
+            )
         elif endpoint == "twitter.users":
             response = self._user(request, data, data.users.get(parts[-1]), parts[-1], "id")
         elif endpoint == "twitter.search_recent":
@@ -326,15 +401,23 @@ class Api:
     def fault(self, kind: str, request: Request, spec: dict) -> Response | None:
         if kind == "429":
             reset = int(time.time() + float(spec.get("seconds", 3)))
-            return _too_many({"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0",
-                              "x-rate-limit-reset": str(reset)})
+            return _too_many(
+                {
+                    "x-rate-limit-limit": "450",
+                    "x-rate-limit-remaining": "0",
+                    "x-rate-limit-reset": str(reset),
+                }
+            )
         if kind == "429_noreset":
             return _too_many({})
         if kind == "expired_token":
             return _unauthorized()
         if kind == "malformed_json":
-            return Response(200, b'{"data":[{"id":"1364398068313903104","text":"@Brack',
-                            {"Content-Type": "application/json; charset=utf-8"})
+            return Response(
+                200,
+                b'{"data":[{"id":"1364398068313903104","text":"@Brack',
+                {"Content-Type": "application/json; charset=utf-8"},
+            )
         return None
 
     # internals -------------------------------------------------------------------------------
@@ -356,62 +439,107 @@ class Api:
                 reset, used = now + 900, 0
             used += 1
             self._windows[endpoint] = (reset, used)
-        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, limit - used)),
-                "x-rate-limit-reset": str(reset)}
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(0, limit - used)),
+            "x-rate-limit-reset": str(reset),
+        }
 
     def _fields(self, request: Request) -> tuple[set[str], set[str], set[str]] | Response:
         chosen = []
-        for name, allowed in (("tweet.fields", TWEET_FIELDS), ("expansions", EXPANSIONS),
-                              ("user.fields", USER_FIELDS)):
+        for name, allowed in (
+            ("tweet.fields", TWEET_FIELDS),
+            ("expansions", EXPANSIONS),
+            ("user.fields", USER_FIELDS),
+        ):
             values = {v.strip() for v in (request.arg(name) or "").split(",") if v.strip()}
             wrong = sorted(values - allowed)
             if wrong:
-                return _invalid(name, ",".join(wrong),
-                                f"The `{name}` query parameter value [{wrong[0]}] is not one of "
-                                f"[{','.join(sorted(allowed))}]")
+                return _invalid(
+                    name,
+                    ",".join(wrong),
+                    f"The `{name}` query parameter value [{wrong[0]}] is not one of "
+                    f"[{','.join(sorted(allowed))}]",
+                )
             chosen.append(values)
         return chosen[0], chosen[1], chosen[2]
 
-    def _user(self, request: Request, data: _Index, user: dict | None, value: str,
-              parameter: str) -> Response:
+    def _user(
+        self, request: Request, data: _Index, user: dict | None, value: str, parameter: str
+    ) -> Response:
         fields = self._fields(request)
         if isinstance(fields, Response):
             return fields
         if user is None:
-            return Response(200, {"errors": [{
-                "value": value, "detail": f"Could not find user with {parameter}: [{value}].",
-                "title": "Not Found Error", "resource_type": "user", "parameter": parameter,
-                "resource_id": value, "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+            return Response(
+                200,
+                {
+                    "errors": [
+                        {
+                            "value": value,
+                            "detail": f"Could not find user with {parameter}: [{value}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": parameter,
+                            "resource_id": value,
+                            "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        }
+                    ]
+                },
+            )
         return Response(200, {"data": _user_view(user, fields[2])})
 
-    def _timeline(self, request: Request, data: _Index, now: datetime, user_id: str,
-                  which: str) -> Response:
+    def _timeline(
+        self, request: Request, data: _Index, now: datetime, user_id: str, which: str
+    ) -> Response:
         if user_id not in data.users:
-            return Response(200, {"errors": [{
-                "value": user_id, "detail": f"Could not find user with id: [{user_id}].",
-                "title": "Not Found Error", "resource_type": "user", "parameter": "id",
-                "resource_id": user_id, "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+            return Response(
+                200,
+                {
+                    "errors": [
+                        {
+                            "value": user_id,
+                            "detail": f"Could not find user with id: [{user_id}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": "id",
+                            "resource_id": user_id,
+                            "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        }
+                    ]
+                },
+            )
         group = (data.authored if which == "tweets" else data.mentioning).get(user_id, _Ids())
         exclude = {v.strip() for v in (request.arg("exclude") or "").split(",") if v.strip()}
         if exclude - {"retweets", "replies"}:
-            return _invalid("exclude", request.arg("exclude"),
-                            "The `exclude` query parameter value is not one of [replies,retweets]")
+            return _invalid(
+                "exclude",
+                request.arg("exclude"),
+                "The `exclude` query parameter value is not one of [replies,retweets]",
+            )
 
         def keep(tweet: dict) -> bool:
             refs = {r.get("type") for r in tweet.get("referenced_tweets") or []}
-            return not (("replies" in exclude and "replied_to" in refs)
-                        or ("retweets" in exclude and "retweeted" in refs))
+            return not (
+                ("replies" in exclude and "replied_to" in refs)
+                or ("retweets" in exclude and "retweeted" in refs)
+            )
 
-        return self._page(request, data, now, [group], keep, (5, 100), "pagination_token",
-                          earliest=None)
+        return self._page(
+            request, data, now, [group], keep, (5, 100), "pagination_token", earliest=None
+        )
 
     def _search(self, request: Request, data: _Index, now: datetime) -> Response:
         query = request.arg("query")
         if not query:
             return _invalid("query", "", "The `query` query parameter can not be empty")
         if len(query) > QUERY_MAX_CHARS:
-            return _invalid("query", query, f"There were errors processing your request: Your "
-                            f"query is too long (max {QUERY_MAX_CHARS} characters)")
+            return _invalid(
+                "query",
+                query,
+                f"There were errors processing your request: Your "
+                f"query is too long (max {QUERY_MAX_CHARS} characters)",
+            )
         try:
             node = parse_query(query)
         except QueryError as exc:
@@ -424,16 +552,20 @@ class Api:
             except ValueError:
                 return _invalid("start_time", start, "Invalid 'start_time'")
             if start_dt < earliest:
-                return _invalid("start_time", start,
-                                f"Invalid 'start_time':'{start}'. 'start_time' must be on or after "
-                                f"{earliest.strftime('%Y-%m-%dT%H:%MZ')}")
+                return _invalid(
+                    "start_time",
+                    start,
+                    f"Invalid 'start_time':'{start}'. 'start_time' must be on or after "
+                    f"{earliest.strftime('%Y-%m-%dT%H:%MZ')}",
+                )
         groups = self._candidates(node, data) or [data.everything]
 
         def keep(tweet: dict) -> bool:
             return _matches(node, tweet, data, now)
 
-        return self._page(request, data, now, groups, keep, (10, 100), "next_token",
-                          earliest=earliest)
+        return self._page(
+            request, data, now, groups, keep, (10, 100), "next_token", earliest=earliest
+        )
 
     def _candidates(self, node: _Node, data: _Index) -> list[_Ids] | None:
         if node.op == "atom":
@@ -461,9 +593,17 @@ class Api:
                     return found
         return None
 
-    def _page(self, request: Request, data: _Index, now: datetime, groups: list[_Ids],
-              keep: Callable[[dict], bool], limits: tuple[int, int], token_name: str,
-              earliest: datetime | None) -> Response:
+    def _page(
+        self,
+        request: Request,
+        data: _Index,
+        now: datetime,
+        groups: list[_Ids],
+        keep: Callable[[dict], bool],
+        limits: tuple[int, int],
+        token_name: str,
+        earliest: datetime | None,
+    ) -> Response:
         fields = self._fields(request)
         if isinstance(fields, Response):
             return fields
@@ -473,10 +613,15 @@ class Api:
         try:
             size = int(raw) if raw is not None else 10
         except ValueError:
-            return _invalid("max_results", raw, "The `max_results` query parameter value is not a number")
+            return _invalid(
+                "max_results", raw, "The `max_results` query parameter value is not a number"
+            )
         if not low <= size <= high:
-            return _invalid("max_results", raw, f"The `max_results` query parameter value [{raw}] "
-                            f"is not between {low} and {high}")
+            return _invalid(
+                "max_results",
+                raw,
+                f"The `max_results` query parameter value [{raw}] is not between {low} and {high}",
+            )
         since_id = _int_arg(request, "since_id")
         until_id = _int_arg(request, "until_id")
         if isinstance(since_id, Response):
@@ -493,8 +638,11 @@ class Api:
         if token:
             state = decode_token(TOKEN_PREFIX, token)
             if state is None or "below" not in state:
-                return _invalid(token_name, token, f"The `{token_name}` query parameter value "
-                                f"[{token}] is not valid")
+                return _invalid(
+                    token_name,
+                    token,
+                    f"The `{token_name}` query parameter value [{token}] is not valid",
+                )
             bound = int(state["below"]) if bound is None else min(bound, int(state["below"]))
 
         chosen: list[dict] = []
@@ -542,7 +690,7 @@ def _int_arg(request: Request, name: str) -> int | None | Response:
 
 def _merged(groups: list[_Ids], bound: int | None) -> Iterator[str]:
     """Ids of all groups below `bound`, newest first, without repeats."""
-    iters = [iter(g.ids[g.below(bound):]) for g in groups if g.ids]
+    iters = [iter(g.ids[g.below(bound) :]) for g in groups if g.ids]
     last = None
     for tid in heapq.merge(*iters, key=lambda t: -int(t)):
         if tid != last:
@@ -569,7 +717,9 @@ def _matches(node: _Node, tweet: dict, data: _Index, now: datetime) -> bool:
     if node.key == "mention":
         return node.value in {u.lower() for u in _mentioned_usernames(tweet)}
     if node.key == "is":
-        return {"reply": "replied_to", "retweet": "retweeted", "quote": "quoted"}[node.value] in refs
+        return {"reply": "replied_to", "retweet": "retweeted", "quote": "quoted"}[
+            node.value
+        ] in refs
     return node.value in text_at(tweet, tweet.get("text", ""), now)[0].lower()
 
 
@@ -580,14 +730,20 @@ def _user_named(data: _Index, value: str) -> dict | None:
 
 def _tweet_view(tweet: dict, now: datetime, fields: set[str], data: _Index) -> dict:
     text, edited = text_at(tweet, tweet.get("text", ""), now)
-    out: dict[str, Any] = {"id": tweet["id"], "text": text,
-                           "edit_history_tweet_ids": tweet.get("edit_history_tweet_ids") or [tweet["id"]]}
+    out: dict[str, Any] = {
+        "id": tweet["id"],
+        "text": text,
+        "edit_history_tweet_ids": tweet.get("edit_history_tweet_ids") or [tweet["id"]],
+    }
     source = public(tweet)
     for name in sorted(fields):
         if name in source and name not in out:
             out[name] = source[name]
     if "entities" in fields and edited is not None:
-        out["entities"] = {**(source.get("entities") or {}), "mentions": _mention_entities(text, data.by_username)}
+        out["entities"] = {
+            **(source.get("entities") or {}),
+            "mentions": _mention_entities(text, data.by_username),
+        }
         if not out["entities"]["mentions"]:
             del out["entities"]["mentions"]
     return out
@@ -601,8 +757,14 @@ def _user_view(user: dict, fields: set[str]) -> dict:
     return out
 
 
-def _includes(tweets: list[dict], now: datetime, expansions: set[str], tweet_fields: set[str],
-              user_fields: set[str], data: _Index) -> dict:
+def _includes(
+    tweets: list[dict],
+    now: datetime,
+    expansions: set[str],
+    tweet_fields: set[str],
+    user_fields: set[str],
+    data: _Index,
+) -> dict:
     user_ids: list[str] = []
     referenced: list[dict] = []
     for tweet in tweets:
@@ -655,6 +817,7 @@ def _mention_entities(text: str, by_username: dict[str, dict]) -> list[dict]:
 
 # --- rendering scenario threads as native objects -----------------------------------------------------
 
+
 def user_id_for(author_id: str) -> str:
     return str(10**17 + int.from_bytes(digest("user:" + author_id, size=8), "big") % (9 * 10**17))
 
@@ -683,11 +846,20 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
             uid, name, username = thread.account_id, thread.account_name, thread.account_handle
         else:
             uid = user_id_for(message.author_id)
-            name, username = message.author_name, _username_for(message.author_name, message.author_id)
+            name, username = (
+                message.author_name,
+                _username_for(message.author_name, message.author_id),
+            )
         if uid not in users:
-            users[uid] = {"id": uid, "name": name, "username": username,
-                          "created_at": "2012-06-01T09:00:00.000Z", "protected": False,
-                          "verified": False, "description": ""}
+            users[uid] = {
+                "id": uid,
+                "name": name,
+                "username": username,
+                "created_at": "2012-06-01T09:00:00.000Z",
+                "protected": False,
+                "verified": False,
+                "description": "",
+            }
         return users[uid]
 
     mine = [t for t in threads if t.platform == PLATFORM]
@@ -706,9 +878,13 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                 author = user_for(thread, message)
                 prefix: list[str] = []
                 tweet: dict[str, Any] = {
-                    "id": ids[message.key], "author_id": author["id"],
-                    "created_at": iso(message.created_at), "conversation_id": conversation,
-                    "lang": "en", "possibly_sensitive": False, "reply_settings": "everyone",
+                    "id": ids[message.key],
+                    "author_id": author["id"],
+                    "created_at": iso(message.created_at),
+                    "conversation_id": conversation,
+                    "lang": "en",
+                    "possibly_sensitive": False,
+                    "reply_settings": "everyone",
                     "edit_history_tweet_ids": [ids[message.key]],
                 }
                 if message is not root:
@@ -726,8 +902,9 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                     tweet["entities"] = {"mentions": mentions}
                 private: dict[str, Any] = {"key": message.key}
                 if message.edits:
-                    private["edits"] = [{"at": iso(e.at), "text": head + e.text}
-                                        for e in message.edits]
+                    private["edits"] = [
+                        {"at": iso(e.at), "text": head + e.text} for e in message.edits
+                    ]
                 private["deleted_at"] = iso(message.deleted_at) if message.deleted_at else None
                 tweet["_sandbox"] = private
                 write_json_line(handle, tweet)

@@ -33,13 +33,14 @@ import html
 import json
 import re
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from sandbox.native import (
-    building_index,
     b64id,
+    building_index,
     decode_token,
     digest,
     encode_token,
@@ -54,7 +55,11 @@ from sandbox.server import Request, Response, Store
 PLATFORM = "youtube"
 PREFIX = "/youtube/v3/"
 METHODS = ("channels", "playlistItems", "videos", "commentThreads", "comments")
-MAX_RESULTS = {"playlistItems": (0, 50, 5), "commentThreads": (1, 100, 20), "comments": (1, 100, 20)}
+MAX_RESULTS = {
+    "playlistItems": (0, 50, 5),
+    "commentThreads": (1, 100, 20),
+    "comments": (1, 100, 20),
+}
 REPLIES_CARRIED = 5  # commentThreads.list carries at most this many replies per thread
 TOKEN_PREFIX = "CW"
 EXPIRED = "expired"
@@ -62,12 +67,23 @@ EXPIRED = "expired"
 
 # --- errors, in Google's shape ---------------------------------------------------------------
 
-def error(code: int, reason: str, message: str, domain: str = "youtube.parameter",
-          status: str | None = None, details: list | None = None,
-          headers: dict | None = None) -> Response:
-    body: dict[str, Any] = {"error": {
-        "code": code, "message": message,
-        "errors": [{"message": message, "domain": domain, "reason": reason}]}}
+
+def error(
+    code: int,
+    reason: str,
+    message: str,
+    domain: str = "youtube.parameter",
+    status: str | None = None,
+    details: list | None = None,
+    headers: dict | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [{"message": message, "domain": domain, "reason": reason}],
+        }
+    }
     if status:
         body["error"]["status"] = status
     if details:
@@ -76,15 +92,22 @@ def error(code: int, reason: str, message: str, domain: str = "youtube.parameter
 
 
 def _bad_param(name: str, message: str | None = None) -> Response:
-    return error(400, "invalidParameter", message or f"Invalid value for parameter {name}.",
-                 status="INVALID_ARGUMENT")
+    return error(
+        400,
+        "invalidParameter",
+        message or f"Invalid value for parameter {name}.",
+        status="INVALID_ARGUMENT",
+    )
 
 
-QUOTA_MESSAGE = ("The request cannot be completed because you have exceeded your "
-                 '<a href="/youtube/v3/getting-started#quota">quota</a>.')
+QUOTA_MESSAGE = (
+    "The request cannot be completed because you have exceeded your "
+    '<a href="/youtube/v3/getting-started#quota">quota</a>.'
+)
 
 
 # --- partial responses: the `fields` parameter -------------------------------------------------
+
 
 class FieldsError(ValueError):
     pass
@@ -168,6 +191,7 @@ def apply_fields(tree: dict, value: Any) -> Any:
 
 # --- the data, indexed ---------------------------------------------------------------------------
 
+
 def _ts(value: datetime | None) -> float:
     return value.timestamp() if value else 0.0
 
@@ -222,7 +246,9 @@ def _build_index(store: Store) -> _Index:
     channels = {c["id"]: c for c in store.records(PLATFORM, "channels") if c.get("id")}
     uploads = {}
     for channel in channels.values():
-        playlist = ((channel.get("contentDetails") or {}).get("relatedPlaylists") or {}).get("uploads")
+        playlist = ((channel.get("contentDetails") or {}).get("relatedPlaylists") or {}).get(
+            "uploads"
+        )
         if playlist:
             uploads[playlist] = channel["id"]
     videos: dict[str, dict] = {}
@@ -246,8 +272,9 @@ def _build_index(store: Store) -> _Index:
         snippet = thread.get("snippet") or {}
         when = _comment_time(_top(thread))
         video_id = snippet.get("videoId")
-        owner = snippet.get("channelId") or (
-            (videos.get(video_id) or {}).get("snippet") or {}).get("channelId", "")
+        owner = snippet.get("channelId") or ((videos.get(video_id) or {}).get("snippet") or {}).get(
+            "channelId", ""
+        )
         channel_threads.setdefault(owner, _Sorted()).add(when, tid)
         if video_id:
             video_threads.setdefault(video_id, _Sorted()).add(when, tid)
@@ -258,16 +285,32 @@ def _build_index(store: Store) -> _Index:
         parent = (reply.get("snippet") or {}).get("parentId")
         if parent and reply.get("id"):
             replies.setdefault(parent, {})[reply["id"]] = reply  # the file wins over embedded
-    for sorted_ids in (*channel_videos.values(), *channel_threads.values(), *video_threads.values()):
+    for sorted_ids in (
+        *channel_videos.values(),
+        *channel_threads.values(),
+        *video_threads.values(),
+    ):
         sorted_ids.finish()
-    ordered = {tid: sorted(by_id.values(), key=lambda c: (-_ts(_comment_time(c)), c["id"]))
-               for tid, by_id in replies.items()}
+    ordered = {
+        tid: sorted(by_id.values(), key=lambda c: (-_ts(_comment_time(c)), c["id"]))
+        for tid, by_id in replies.items()
+    }
     comments = {c["id"]: c for group in ordered.values() for c in group}
-    return _Index(channels, uploads, videos, channel_videos, threads, channel_threads,
-                  video_threads, ordered, comments)
+    return _Index(
+        channels,
+        uploads,
+        videos,
+        channel_videos,
+        threads,
+        channel_threads,
+        video_threads,
+        ordered,
+        comments,
+    )
 
 
 # --- the API -------------------------------------------------------------------------------------
+
 
 class Api:
     """YouTube Data API v3 over a Store (see the module docstring)."""
@@ -283,15 +326,14 @@ class Api:
     def endpoint(self, request: Request) -> str | None:
         if not request.path.startswith(PREFIX):
             return None
-        name = request.path[len(PREFIX):].strip("/").split("/")[0]
+        name = request.path[len(PREFIX) :].strip("/").split("/")[0]
         return f"youtube.{name or 'root'}"
 
     def handle(self, request: Request, endpoint: str) -> Response:
         name = endpoint.split(".", 1)[1]
         if name not in METHODS or request.method != "GET":
             # search.list among them: 100 units a call, and never needed here.
-            return error(404, "notFound", "Method not found.", domain="global",
-                         status="NOT_FOUND")
+            return error(404, "notFound", "Method not found.", domain="global", status="NOT_FOUND")
         refused = self._auth(request)
         if refused is not None:
             return refused
@@ -314,13 +356,25 @@ class Api:
         if kind == "expired_token":
             return _unauthenticated()
         if kind in ("429", "429_noreset"):
-            headers = {"Retry-After": str(max(0, int(round(spec.get("seconds", 3)))))} \
-                if kind == "429" else {}
-            return error(429, "rateLimitExceeded", "Resource has been exhausted (e.g. check quota).",
-                         domain="global", status="RESOURCE_EXHAUSTED", headers=headers)
+            headers = (
+                {"Retry-After": str(max(0, int(round(spec.get("seconds", 3)))))}
+                if kind == "429"
+                else {}
+            )
+            return error(
+                429,
+                "rateLimitExceeded",
+                "Resource has been exhausted (e.g. check quota).",
+                domain="global",
+                status="RESOURCE_EXHAUSTED",
+                headers=headers,
+            )
         if kind == "malformed_json":
-            return Response(200, b'{\n  "kind": "youtube#commentThreadListResponse",\n  "items": [\n    {"id": ',
-                            {"Content-Type": "application/json; charset=UTF-8"})
+            return Response(
+                200,
+                b'{\n  "kind": "youtube#commentThreadListResponse",\n  "items": [\n    {"id": ',
+                {"Content-Type": "application/json; charset=UTF-8"},
+            )
         return None
 
     @property
@@ -345,13 +399,28 @@ class Api:
             return None
         key = request.arg("key")
         if key == EXPIRED:
-            return error(400, "badRequest", "API key expired. Please renew the API key.",
-                         domain="global", status="INVALID_ARGUMENT", details=[{
-                             "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                             "reason": "API_KEY_INVALID", "domain": "googleapis.com"}])
+            return error(
+                400,
+                "badRequest",
+                "API key expired. Please renew the API key.",
+                domain="global",
+                status="INVALID_ARGUMENT",
+                details=[
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "API_KEY_INVALID",
+                        "domain": "googleapis.com",
+                    }
+                ],
+            )
         if not key:
-            return error(403, "forbidden", "The request is missing a valid API key.",
-                         domain="global", status="PERMISSION_DENIED")
+            return error(
+                403,
+                "forbidden",
+                "The request is missing a valid API key.",
+                domain="global",
+                status="PERMISSION_DENIED",
+            )
         return None
 
     # channels.list ---------------------------------------------------------------------------
@@ -360,29 +429,45 @@ class Api:
         ids = _id_list(request.arg("id"))
         if not ids and request.arg("forHandle"):
             handle = request.arg("forHandle").lstrip("@").lower()
-            ids = [cid for cid, c in data.channels.items()
-                   if (c.get("snippet") or {}).get("customUrl", "").lstrip("@").lower() == handle]
+            ids = [
+                cid
+                for cid, c in data.channels.items()
+                if (c.get("snippet") or {}).get("customUrl", "").lstrip("@").lower() == handle
+            ]
         if not ids:
-            return error(400, "missingRequiredParameter",
-                         "No filter selected. Expected one of: forHandle, id, mine, forUsername",
-                         status="INVALID_ARGUMENT")
+            return error(
+                400,
+                "missingRequiredParameter",
+                "No filter selected. Expected one of: forHandle, id, mine, forUsername",
+                status="INVALID_ARGUMENT",
+            )
         parts = _parts(request)
         items = [_select(public(data.channels[c]), parts) for c in ids if c in data.channels]
-        return _list("youtube#channelListResponse", items, {"totalResults": len(items),
-                                                             "resultsPerPage": 5})
+        return _list(
+            "youtube#channelListResponse", items, {"totalResults": len(items), "resultsPerPage": 5}
+        )
 
     # playlistItems.list ----------------------------------------------------------------------
 
     def _playlistItems(self, request: Request, data: _Index, now: datetime) -> Response:
         playlist = request.arg("playlistId")
         if not playlist:
-            return error(400, "missingRequiredParameter", "No filter selected. Expected one of: "
-                         "id, playlistId", status="INVALID_ARGUMENT")
+            return error(
+                400,
+                "missingRequiredParameter",
+                "No filter selected. Expected one of: id, playlistId",
+                status="INVALID_ARGUMENT",
+            )
         channel = data.uploads.get(playlist)
         if channel is None:
-            return error(404, "playlistNotFound", "The playlist identified with the request's "
-                         "<code>playlistId</code> parameter cannot be found.",
-                         domain="youtube.playlistItem", status="NOT_FOUND")
+            return error(
+                404,
+                "playlistNotFound",
+                "The playlist identified with the request's "
+                "<code>playlistId</code> parameter cannot be found.",
+                domain="youtube.playlistItem",
+                status="NOT_FOUND",
+            )
         size = _max_results(request, "playlistItems")
         if isinstance(size, Response):
             return size
@@ -422,9 +507,12 @@ class Api:
                 "status": {"privacyStatus": "public"},
             }
             items.append(_select(item, parts))
-        return _list("youtube#playlistItemListResponse", items,
-                     {"totalResults": max(0, len(ids.ids) - ids.start(now)),
-                      "resultsPerPage": size}, next_offset)
+        return _list(
+            "youtube#playlistItemListResponse",
+            items,
+            {"totalResults": max(0, len(ids.ids) - ids.start(now)), "resultsPerPage": size},
+            next_offset,
+        )
 
     # videos.list -----------------------------------------------------------------------------
 
@@ -433,8 +521,12 @@ class Api:
             return _bad_param("chart", "The sandbox serves videos.list by id only.")
         ids = _id_list(request.arg("id"))
         if not ids:
-            return error(400, "missingRequiredParameter", "No filter selected. Expected one of: "
-                         "chart, id, myRating", status="INVALID_ARGUMENT")
+            return error(
+                400,
+                "missingRequiredParameter",
+                "No filter selected. Expected one of: chart, id, myRating",
+                status="INVALID_ARGUMENT",
+            )
         if len(ids) > 50:
             return _bad_param("id", "The request specifies more than 50 video ids.")
         parts = _parts(request)
@@ -443,18 +535,27 @@ class Api:
             video = data.videos.get(vid)
             if video is not None and is_visible(video, _video_time(video), now):
                 items.append(_select(_video(video, now), parts))
-        return _list("youtube#videoListResponse", items,
-                     {"totalResults": len(items), "resultsPerPage": len(items)})
+        return _list(
+            "youtube#videoListResponse",
+            items,
+            {"totalResults": len(items), "resultsPerPage": len(items)},
+        )
 
     # commentThreads.list ---------------------------------------------------------------------
 
     def _commentThreads(self, request: Request, data: _Index, now: datetime) -> Response:
-        filters = [f for f in ("allThreadsRelatedToChannelId", "channelId", "videoId", "id")
-                   if request.arg(f)]
+        filters = [
+            f
+            for f in ("allThreadsRelatedToChannelId", "channelId", "videoId", "id")
+            if request.arg(f)
+        ]
         if len(filters) != 1:
-            return error(400, "missingRequiredParameter" if not filters else "incompatibleParameters",
-                         "Specify exactly one of: allThreadsRelatedToChannelId, channelId, "
-                         "id, videoId", status="INVALID_ARGUMENT")
+            return error(
+                400,
+                "missingRequiredParameter" if not filters else "incompatibleParameters",
+                "Specify exactly one of: allThreadsRelatedToChannelId, channelId, id, videoId",
+                status="INVALID_ARGUMENT",
+            )
         text_format = request.arg("textFormat", "html")
         if text_format not in ("html", "plainText"):
             return _bad_param("textFormat")
@@ -473,16 +574,26 @@ class Api:
             if how == "videoId":
                 video = data.videos.get(request.arg("videoId"))
                 if video is None or not is_visible(video, _video_time(video), now):
-                    return error(404, "videoNotFound", "The video identified by the <code>videoId"
-                                 "</code> parameter could not be found.",
-                                 domain="youtube.commentThread", status="NOT_FOUND")
+                    return error(
+                        404,
+                        "videoNotFound",
+                        "The video identified by the <code>videoId"
+                        "</code> parameter could not be found.",
+                        domain="youtube.commentThread",
+                        status="NOT_FOUND",
+                    )
                 ids = data.video_threads.get(request.arg("videoId"), _Sorted())
             else:
                 channel = request.arg(how)
                 if channel not in data.channels:
-                    return error(404, "channelNotFound", "The channel identified by the <code>"
-                                 f"{how}</code> parameter could not be found.",
-                                 domain="youtube.commentThread", status="NOT_FOUND")
+                    return error(
+                        404,
+                        "channelNotFound",
+                        "The channel identified by the <code>"
+                        f"{how}</code> parameter could not be found.",
+                        domain="youtube.commentThread",
+                        status="NOT_FOUND",
+                    )
                 ids = data.channel_threads.get(channel, _Sorted())
                 if how == "channelId":  # only comments about the channel itself
                     kept = _Sorted()
@@ -497,17 +608,24 @@ class Api:
             terms = (request.arg("searchTerms") or "").lower()
             check = visible
             if terms:
+
                 def check(tid: str) -> bool:  # noqa: F811 - narrowed filter
                     return visible(tid) and terms in _text_of(_top(data.threads[tid]), now).lower()
+
             page = _page(request, ids, now, size, check)
             if isinstance(page, Response):
                 return page
             chosen, next_offset, _ = page
-        items = [_select(self._thread(data, tid, now, text_format, "replies" in parts), parts)
-                 for tid in chosen]
-        return _list("youtube#commentThreadListResponse", items,
-                     {"totalResults": len(items), "resultsPerPage": int(request.arg("maxResults") or 20)},
-                     next_offset)
+        items = [
+            _select(self._thread(data, tid, now, text_format, "replies" in parts), parts)
+            for tid in chosen
+        ]
+        return _list(
+            "youtube#commentThreadListResponse",
+            items,
+            {"totalResults": len(items), "resultsPerPage": int(request.arg("maxResults") or 20)},
+            next_offset,
+        )
 
     def _thread_visible(self, data: _Index, tid: str, now: datetime) -> bool:
         thread = data.threads[tid]
@@ -520,8 +638,9 @@ class Api:
     def _visible_replies(self, data: _Index, tid: str, now: datetime) -> list[dict]:
         return [c for c in data.replies.get(tid, ()) if is_visible(c, _comment_time(c), now)]
 
-    def _thread(self, data: _Index, tid: str, now: datetime, text_format: str,
-                with_replies: bool) -> dict:
+    def _thread(
+        self, data: _Index, tid: str, now: datetime, text_format: str, with_replies: bool
+    ) -> dict:
         thread = public(data.threads[tid])
         snippet = dict(thread.get("snippet") or {})
         snippet["topLevelComment"] = _comment(_top(data.threads[tid]), now, text_format)
@@ -530,8 +649,9 @@ class Api:
         thread["snippet"] = snippet
         thread.pop("replies", None)
         if with_replies and replies:
-            thread["replies"] = {"comments": [_comment(c, now, text_format)
-                                              for c in replies[:REPLIES_CARRIED]]}
+            thread["replies"] = {
+                "comments": [_comment(c, now, text_format) for c in replies[:REPLIES_CARRIED]]
+            }
         thread["etag"] = _etag("ct", thread)
         return thread
 
@@ -554,12 +674,20 @@ class Api:
             items = [_select(_comment(c, now, text_format), parts) for c in chosen]
             return _list("youtube#commentListResponse", items, {"resultsPerPage": len(items)})
         if not parent:
-            return error(400, "missingRequiredParameter", "No filter selected. Expected one of: "
-                         "id, parentId", status="INVALID_ARGUMENT")
+            return error(
+                400,
+                "missingRequiredParameter",
+                "No filter selected. Expected one of: id, parentId",
+                status="INVALID_ARGUMENT",
+            )
         if parent not in data.threads or not self._thread_visible(data, parent, now):
-            return error(404, "commentNotFound", "The comment identified by the <code>parentId"
-                         "</code> parameter could not be found.", domain="youtube.comment",
-                         status="NOT_FOUND")
+            return error(
+                404,
+                "commentNotFound",
+                "The comment identified by the <code>parentId</code> parameter could not be found.",
+                domain="youtube.comment",
+                status="NOT_FOUND",
+            )
         size = _max_results(request, "comments")
         if isinstance(size, Response):
             return size
@@ -570,7 +698,7 @@ class Api:
             if state is None:
                 return _bad_page_token()
             offset = int(state.get("o", 0))
-        chosen = replies[offset:offset + size]
+        chosen = replies[offset : offset + size]
         next_offset = offset + size if offset + size < len(replies) else None
         items = [_select(_comment(c, now, text_format), parts) for c in chosen]
         return _list("youtube#commentListResponse", items, {"resultsPerPage": size}, next_offset)
@@ -578,15 +706,25 @@ class Api:
 
 # --- rendering helpers ------------------------------------------------------------------------
 
+
 def _unauthenticated() -> Response:
-    return error(401, "authError", "Request had invalid authentication credentials. Expected "
-                 "OAuth 2 access token, login cookie or other valid authentication credential.",
-                 domain="global", status="UNAUTHENTICATED")
+    return error(
+        401,
+        "authError",
+        "Request had invalid authentication credentials. Expected "
+        "OAuth 2 access token, login cookie or other valid authentication credential.",
+        domain="global",
+        status="UNAUTHENTICATED",
+    )
 
 
 def _bad_page_token() -> Response:
-    return error(400, "invalidPageToken", "The request specifies an invalid page token.",
-                 status="INVALID_ARGUMENT")
+    return error(
+        400,
+        "invalidPageToken",
+        "The request specifies an invalid page token.",
+        status="INVALID_ARGUMENT",
+    )
 
 
 def _id_list(value: str | None) -> list[str]:
@@ -611,13 +749,15 @@ def _max_results(request: Request, method: str) -> int | Response:
     except ValueError:
         return _bad_param("maxResults")
     if not low <= value <= high:
-        return _bad_param("maxResults", f"Invalid value '{raw}'. Values must be within the "
-                          f"range: [{low}, {high}]")
+        return _bad_param(
+            "maxResults", f"Invalid value '{raw}'. Values must be within the range: [{low}, {high}]"
+        )
     return value
 
 
-def _page(request: Request, ids: _Sorted, now: datetime, size: int,
-          visible) -> tuple[list[str], int | None, int] | Response:
+def _page(
+    request: Request, ids: _Sorted, now: datetime, size: int, visible
+) -> tuple[list[str], int | None, int] | Response:
     """One page of `ids` (newest first) visible at now, from the page token's offset."""
     token = request.arg("pageToken")
     start = ids.start(now)
@@ -637,8 +777,13 @@ def _page(request: Request, ids: _Sorted, now: datetime, size: int,
     return chosen, (i if i < len(ids.ids) else None), start
 
 
-def _list(kind: str, items: list[dict], page_info: dict, next_offset: int | None = None) -> Response:
-    body: dict[str, Any] = {"kind": kind, "etag": _etag(kind, [i.get("etag") for i in items], next_offset)}
+def _list(
+    kind: str, items: list[dict], page_info: dict, next_offset: int | None = None
+) -> Response:
+    body: dict[str, Any] = {
+        "kind": kind,
+        "etag": _etag(kind, [i.get("etag") for i in items], next_offset),
+    }
     if next_offset is not None:
         body["nextPageToken"] = encode_token(TOKEN_PREFIX, {"o": next_offset})
     body["pageInfo"] = page_info
@@ -666,8 +811,9 @@ def _comment(comment: dict, now: datetime, text_format: str) -> dict:
         original = html.unescape(re.sub(r"<br\s*/?>", "\n", snippet.get("textDisplay", "")))
     text, edited = text_at(comment, original, now)
     snippet["textOriginal"] = text
-    snippet["textDisplay"] = (html.escape(text, quote=True).replace("\n", "<br>")
-                              if text_format == "html" else text)
+    snippet["textDisplay"] = (
+        html.escape(text, quote=True).replace("\n", "<br>") if text_format == "html" else text
+    )
     if edited is not None:
         snippet["updatedAt"] = _iso(edited)
     out["snippet"] = snippet
@@ -693,6 +839,7 @@ def _iso(value: datetime) -> str:
 
 
 # --- rendering scenario threads as native objects -------------------------------------------------
+
 
 def channel_id_for(author_id: str) -> str:
     """A stable YouTube channel id for a scenario author."""
@@ -743,9 +890,13 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
     folder = Path(out_dir) / PLATFORM
     folder.mkdir(parents=True, exist_ok=True)
     channels: dict[str, dict] = {}
-    counts = {f"{PLATFORM}/{name}": 0 for name in ("channels", "videos", "commentThreads", "comments")}
-    handles = {name: (folder / f"{name}.jsonl").open("w", encoding="utf-8")
-               for name in ("videos", "commentThreads", "comments")}
+    counts = {
+        f"{PLATFORM}/{name}": 0 for name in ("channels", "videos", "commentThreads", "comments")
+    }
+    handles = {
+        name: (folder / f"{name}.jsonl").open("w", encoding="utf-8")
+        for name in ("videos", "commentThreads", "comments")
+    }
     try:
         for thread in threads:
             if thread.platform != PLATFORM:
@@ -757,11 +908,16 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                     "kind": "youtube#channel",
                     "etag": _etag("channel", channel),
                     "id": channel,
-                    "snippet": {"title": thread.account_name, "description": "",
-                                "customUrl": channel_handle, "publishedAt": "2011-03-01T09:00:00Z",
-                                "country": "GB"},
-                    "contentDetails": {"relatedPlaylists": {"likes": "",
-                                                            "uploads": "UU" + channel[2:]}},
+                    "snippet": {
+                        "title": thread.account_name,
+                        "description": "",
+                        "customUrl": channel_handle,
+                        "publishedAt": "2011-03-01T09:00:00Z",
+                        "country": "GB",
+                    },
+                    "contentDetails": {
+                        "relatedPlaylists": {"likes": "", "uploads": "UU" + channel[2:]}
+                    },
                 }
             root = thread.root
             vid = video_id_for(root.key)
@@ -773,15 +929,27 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                 "etag": _etag("video", root.key),
                 "id": vid,
                 "snippet": {
-                    "publishedAt": published, "channelId": channel, "title": _title(root.text),
+                    "publishedAt": published,
+                    "channelId": channel,
+                    "title": _title(root.text),
                     "description": root.text,
-                    "thumbnails": {"default": {"url": f"https://i.ytimg.com/vi/{vid}/default.jpg",
-                                               "width": 120, "height": 90}},
-                    "channelTitle": thread.account_name, "categoryId": "25",
-                    "liveBroadcastContent": "none", "defaultAudioLanguage": "en-GB",
+                    "thumbnails": {
+                        "default": {
+                            "url": f"https://i.ytimg.com/vi/{vid}/default.jpg",
+                            "width": 120,
+                            "height": 90,
+                        }
+                    },
+                    "channelTitle": thread.account_name,
+                    "categoryId": "25",
+                    "liveBroadcastContent": "none",
+                    "defaultAudioLanguage": "en-GB",
                 },
-                "status": {"uploadStatus": "processed", "privacyStatus": "public",
-                           "madeForKids": False},
+                "status": {
+                    "uploadStatus": "processed",
+                    "privacyStatus": "public",
+                    "madeForKids": False,
+                },
                 "paidProductPlacementDetails": {"hasPaidProductPlacement": paid},
                 "_sandbox": _private(root),
             }
@@ -790,7 +958,7 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
 
             by_key = {m.key: m for m in thread.replies}
 
-            def top_of(message):
+            def top_of(message, by_key=by_key):
                 seen = set()
                 while message.parent in by_key and message.parent not in seen:
                     seen.add(message.parent)
@@ -812,15 +980,28 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
                 top_comment = _native_comment(top, tid, vid, channel, channel_handle, None)
                 replies = []
                 for message in sorted(groups[top_key], key=lambda m: m.created_at, reverse=True):
-                    replies.append(_native_comment(message, reply_id_for(tid, message.key), vid,
-                                                   channel, channel_handle, tid))
+                    replies.append(
+                        _native_comment(
+                            message,
+                            reply_id_for(tid, message.key),
+                            vid,
+                            channel,
+                            channel_handle,
+                            tid,
+                        )
+                    )
                 thread_obj = {
                     "kind": "youtube#commentThread",
                     "etag": _etag("thread", top.key),
                     "id": tid,
-                    "snippet": {"channelId": channel, "videoId": vid,
-                                "topLevelComment": top_comment, "canReply": True,
-                                "totalReplyCount": len(replies), "isPublic": True},
+                    "snippet": {
+                        "channelId": channel,
+                        "videoId": vid,
+                        "topLevelComment": top_comment,
+                        "canReply": True,
+                        "totalReplyCount": len(replies),
+                        "isPublic": True,
+                    },
                 }
                 if replies:
                     thread_obj["replies"] = {"comments": replies[:REPLIES_CARRIED]}
@@ -839,8 +1020,14 @@ def render(threads: Iterable, out_dir: Path) -> dict[str, int]:
     return counts
 
 
-def _native_comment(message, comment_id: str, video_id: str, channel: str, channel_handle: str,
-                    parent_id: str | None) -> dict:
+def _native_comment(
+    message,
+    comment_id: str,
+    video_id: str,
+    channel: str,
+    channel_handle: str,
+    parent_id: str | None,
+) -> dict:
     if message.is_own:
         author_channel, author_name = channel, channel_handle
     else:
@@ -864,5 +1051,10 @@ def _native_comment(message, comment_id: str, video_id: str, channel: str, chann
     }
     if parent_id:
         snippet["parentId"] = parent_id
-    return {"kind": "youtube#comment", "etag": _etag("comment", message.key), "id": comment_id,
-            "snippet": snippet, "_sandbox": _private(message)}
+    return {
+        "kind": "youtube#comment",
+        "etag": _etag("comment", message.key),
+        "id": comment_id,
+        "snippet": snippet,
+        "_sandbox": _private(message),
+    }

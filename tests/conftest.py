@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from kernel.config import settings_from_dict
 from channelwatch.warehouse import make_engine, upgrade
+from kernel.config import settings_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).with_name("fixtures")
-PG_ADMIN_URL = os.environ.get("CHANNELWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "CHANNELWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -104,12 +106,15 @@ def make_settings(base_url: str | None = None, **overrides):
 
     data = {
         "accounts": {
-            platform: [{"id": acc_id, "handle": handle, "name": name,
-                        "conn_id": f"cw_{platform}"}]
+            platform: [{"id": acc_id, "handle": handle, "name": name, "conn_id": f"cw_{platform}"}]
             for platform, (acc_id, handle, name) in DEFAULT_ACCOUNTS.items()
         },
-        "api": {"base_url": base_url, "max_wait_seconds": 2, "timeout_seconds": 2,
-                "max_retries": 3},
+        "api": {
+            "base_url": base_url,
+            "max_wait_seconds": 2,
+            "timeout_seconds": 2,
+            "max_retries": 3,
+        },
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
@@ -123,11 +128,14 @@ def make_settings(base_url: str | None = None, **overrides):
 def fake_tokens(monkeypatch):
     """Recognisable fake tokens in AIRFLOW_CONN_* for every default account connection."""
     tokens = {}
-    monkeypatch.setenv("AIRFLOW_CONN_CW_PSEUDONYM",
-                       '{"conn_type": "generic", "password": "FAKE-PSEUDONYM-KEY"}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CW_PSEUDONYM", '{"conn_type": "generic", "password": "FAKE-PSEUDONYM-KEY"}'
+    )
     for platform in ("facebook", "instagram", "youtube", "twitter"):
         token = f"FAKE-{platform.upper()}-TOKEN-{uuid.uuid4().hex[:8]}"
         tokens[platform] = token
-        monkeypatch.setenv(f"AIRFLOW_CONN_CW_{platform.upper()}",
-                           '{"conn_type": "generic", "password": "%s"}' % token)
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_CW_{platform.upper()}",
+            '{"conn_type": "generic", "password": "%s"}' % token,
+        )
     return tokens

@@ -24,18 +24,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="check canonical items (JSON Lines) against the social media policy",
         description="Check canonical items against the council's social media policy and "
-                    "write one finding per line (item_id, platform, category, rule, severity, "
-                    "evidence, route, due_at, detected_at). A malformed input line is "
-                    "reported as 'line N: reason' and skipped; the exit code is then 1.")
-    parser.add_argument("--input", required=True, metavar="ITEMS.jsonl",
-                        help="canonical items, one JSON object a line ('-' for stdin)")
-    parser.add_argument("--output", required=True, metavar="FINDINGS.jsonl",
-                        help="where to write findings ('-' for stdout)")
-    parser.add_argument("--as-of", metavar="ISO-8601", default=None,
-                        help="check as of this time, with a UTC offset (default: now); "
-                             "decides which unanswered items are overdue")
-    parser.add_argument("--config", metavar="FILE", default=None,
-                        help="configuration YAML (default: built-in defaults)")
+        "write one finding per line (item_id, platform, category, rule, severity, "
+        "evidence, route, due_at, detected_at). A malformed input line is "
+        "reported as 'line N: reason' and skipped; the exit code is then 1.",
+    )
+    parser.add_argument(
+        "--input",
+        required=True,
+        metavar="ITEMS.jsonl",
+        help="canonical items, one JSON object a line ('-' for stdin)",
+    )
+    parser.add_argument(
+        "--output",
+        required=True,
+        metavar="FINDINGS.jsonl",
+        help="where to write findings ('-' for stdout)",
+    )
+    parser.add_argument(
+        "--as-of",
+        metavar="ISO-8601",
+        default=None,
+        help="check as of this time, with a UTC offset (default: now); "
+        "decides which unanswered items are overdue",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="configuration YAML (default: built-in defaults)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -102,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         for finding in findings:
             sink.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
         sink.flush()
-    print(f"checked {len(items)} items: {len(findings)} findings"
-          + (f"; {len(problems)} malformed lines skipped" if problems else ""), file=sys.stderr)
+    print(
+        f"checked {len(items)} items: {len(findings)} findings"
+        + (f"; {len(problems)} malformed lines skipped" if problems else ""),
+        file=sys.stderr,
+    )
     return 1 if problems else 0

@@ -11,8 +11,11 @@ from kernel.config import Settings, load_settings
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", metavar="FILE", default=os.environ.get("CHANNELWATCH_CONFIG"),
-        help="configuration file (default: $CHANNELWATCH_CONFIG, else built-in defaults)")
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("CHANNELWATCH_CONFIG"),
+        help="configuration file (default: $CHANNELWATCH_CONFIG, else built-in defaults)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

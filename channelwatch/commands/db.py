@@ -11,17 +11,23 @@ from kernel.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("db", help="migrate the warehouse",
-                            description="Create or migrate the warehouse schema (Alembic) and "
-                                        "recreate the analyst views in sql/views/.")
+    parser = sub.add_parser(
+        "db",
+        help="migrate the warehouse",
+        description="Create or migrate the warehouse schema (Alembic) and "
+        "recreate the analyst views in sql/views/.",
+    )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
     up = verbs.add_parser("upgrade", help="migrate to the latest schema and recreate the views")
     cur = verbs.add_parser("current", help="print the warehouse's schema revision")
     for p in (up, cur):
         add_config_option(p)
-        p.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, the config file, "
-                                     "then sqlite:///var/warehouse.db)")
+        p.add_argument(
+            "--url",
+            help="warehouse URL (default: WAREHOUSE_URL, the config file, "
+            "then sqlite:///var/warehouse.db)",
+        )
     up.set_defaults(func=_upgrade)
     cur.set_defaults(func=_current)
 
@@ -52,8 +58,9 @@ def _upgrade(args: argparse.Namespace) -> int:
         progress(f"migrating {_redact(url)} from {before or 'empty'} to {head_revision()}")
         upgrade(engine)
     except OperationalError as exc:
-        raise UserError(f"cannot reach the warehouse {_redact(url)}: "
-                        f"{str(exc.orig).splitlines()[0]}") from None
+        raise UserError(
+            f"cannot reach the warehouse {_redact(url)}: {str(exc.orig).splitlines()[0]}"
+        ) from None
     print(f"warehouse at revision {current_revision(engine)}")
     return 0
 
@@ -65,6 +72,7 @@ def _current(args: argparse.Namespace) -> int:
     try:
         print(current_revision(engine) or "empty")
     except OperationalError as exc:
-        raise UserError(f"cannot reach the warehouse {_redact(url)}: "
-                        f"{str(exc.orig).splitlines()[0]}") from None
+        raise UserError(
+            f"cannot reach the warehouse {_redact(url)}: {str(exc.orig).splitlines()[0]}"
+        ) from None
     return 0

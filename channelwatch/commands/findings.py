@@ -19,42 +19,89 @@ from channelwatch.commands.common import add_config_option, settings_from_args
 from kernel.errors import UserError
 
 STATUS_CHOICES = ("new", "open", "acknowledged", "resolved", "dismissed")
-CATEGORY_CHOICES = ("safeguarding", "foi_request", "unanswered", "third_party_advertising",
-                    "off_brand", "moderation")
-LIST_COLUMNS = ("finding_id", "status", "category", "rule", "severity", "route", "platform",
-                "account_id", "item_id", "detected_at", "due_at", "evidence", "item_url",
-                "item_text")
+CATEGORY_CHOICES = (
+    "safeguarding",
+    "foi_request",
+    "unanswered",
+    "third_party_advertising",
+    "off_brand",
+    "moderation",
+)
+LIST_COLUMNS = (
+    "finding_id",
+    "status",
+    "category",
+    "rule",
+    "severity",
+    "route",
+    "platform",
+    "account_id",
+    "item_id",
+    "detected_at",
+    "due_at",
+    "evidence",
+    "item_url",
+    "item_text",
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "findings", help="list, show and act on compliance findings",
+        "findings",
+        help="list, show and act on compliance findings",
         description="The comms team's workflow on findings: list and show them, then "
-                    "acknowledge, resolve, dismiss (with a reason) or reopen. Each action is "
-                    "recorded with the person and the reason, and the next report reflects it.")
+        "acknowledge, resolve, dismiss (with a reason) or reopen. Each action is "
+        "recorded with the person and the reason, and the next report reflects it.",
+    )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
 
-    ls = verbs.add_parser("list", help="findings matching filters (default: the active ones)",
-                          description="List findings, most urgent first. Filters may be "
-                                      "repeated or comma-separated.")
-    ls.add_argument("--status", action="append", metavar="S",
-                    help="new, open, acknowledged, resolved, dismissed, active (the first "
-                         "three; the default) or all")
-    ls.add_argument("--category", action="append", metavar="C",
-                    help=f"one of {', '.join(CATEGORY_CHOICES)}")
-    ls.add_argument("--channel", "--platform", action="append", metavar="CH", dest="channel",
-                    help="a platform (facebook, instagram, youtube, twitter) or an account id")
-    ls.add_argument("--rule", action="append", metavar="R",
-                    help="a rule or a rule prefix, e.g. off_brand.political or off_brand")
+    ls = verbs.add_parser(
+        "list",
+        help="findings matching filters (default: the active ones)",
+        description="List findings, most urgent first. Filters may be repeated or comma-separated.",
+    )
+    ls.add_argument(
+        "--status",
+        action="append",
+        metavar="S",
+        help="new, open, acknowledged, resolved, dismissed, active (the first "
+        "three; the default) or all",
+    )
+    ls.add_argument(
+        "--category", action="append", metavar="C", help=f"one of {', '.join(CATEGORY_CHOICES)}"
+    )
+    ls.add_argument(
+        "--channel",
+        "--platform",
+        action="append",
+        metavar="CH",
+        dest="channel",
+        help="a platform (facebook, instagram, youtube, twitter) or an account id",
+    )
+    ls.add_argument(
+        "--rule",
+        action="append",
+        metavar="R",
+        help="a rule or a rule prefix, e.g. off_brand.political or off_brand",
+    )
     ls.add_argument("--severity", action="append", metavar="S", help="high, medium, low")
-    ls.add_argument("--route", action="append", metavar="R",
-                    help="comms, information_compliance, safeguarding_lead")
-    ls.add_argument("--since", metavar="DATE", help="detected on or after this day "
-                    "(YYYY-MM-DD, council time) or instant (ISO 8601 with offset)")
-    ls.add_argument("--until", metavar="DATE", help="detected on or before this day, or "
-                    "before this instant")
+    ls.add_argument(
+        "--route",
+        action="append",
+        metavar="R",
+        help="comms, information_compliance, safeguarding_lead",
+    )
+    ls.add_argument(
+        "--since",
+        metavar="DATE",
+        help="detected on or after this day "
+        "(YYYY-MM-DD, council time) or instant (ISO 8601 with offset)",
+    )
+    ls.add_argument(
+        "--until", metavar="DATE", help="detected on or before this day, or before this instant"
+    )
     ls.add_argument("--overdue", action="store_true", help="only findings past their due time")
     ls.add_argument("--limit", type=int, metavar="N", help="at most N findings")
     ls.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -68,18 +115,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=_show)
 
     for verb, aliases, help_, reason_help in (
-            ("ack", ["acknowledge"], "acknowledge: someone is dealing with it",
-             "optional note"),
-            ("resolve", [], "resolve: it has been dealt with", "what was done (recommended)"),
-            ("dismiss", [], "dismiss: not a problem (a reason is required)",
-             "why it is not a problem (required)"),
-            ("reopen", [], "reopen a resolved or dismissed finding", "why")):
-        p = verbs.add_parser(verb, aliases=aliases, help=help_, description=help_.capitalize()
-                             + ". The change is recorded as a finding event.")
-        p.add_argument("ids", nargs="+", metavar="ID",
-                       help="finding ids (or unique prefixes of 6+ characters)")
-        p.add_argument("--by", metavar="PERSON", default=None,
-                       help="who is doing it (default: $USER)")
+        ("ack", ["acknowledge"], "acknowledge: someone is dealing with it", "optional note"),
+        ("resolve", [], "resolve: it has been dealt with", "what was done (recommended)"),
+        (
+            "dismiss",
+            [],
+            "dismiss: not a problem (a reason is required)",
+            "why it is not a problem (required)",
+        ),
+        ("reopen", [], "reopen a resolved or dismissed finding", "why"),
+    ):
+        p = verbs.add_parser(
+            verb,
+            aliases=aliases,
+            help=help_,
+            description=help_.capitalize() + ". The change is recorded as a finding event.",
+        )
+        p.add_argument(
+            "ids", nargs="+", metavar="ID", help="finding ids (or unique prefixes of 6+ characters)"
+        )
+        p.add_argument(
+            "--by", metavar="PERSON", default=None, help="who is doing it (default: $USER)"
+        )
         p.add_argument("--reason", default="", help=reason_help)
         p.add_argument("--format", choices=("table", "json"), default="table")
         add_config_option(p)
@@ -87,6 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------
+
 
 def _engine(args: argparse.Namespace):
     from channelwatch.warehouse import make_engine
@@ -132,8 +190,9 @@ def _instant(value: str | None, zone, *, end: bool) -> datetime | None:
     try:
         return parse_timestamp(value, "--until" if end else "--since")
     except ItemError:
-        raise UserError(f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant "
-                        "with an offset") from None
+        raise UserError(
+            f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant with an offset"
+        ) from None
 
 
 def clean(text: Any, limit: int | None = None) -> str:
@@ -141,7 +200,7 @@ def clean(text: Any, limit: int | None = None) -> str:
     out = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text if text is not None else ""))
     out = out.replace("\n", " ⏎ ")
     if limit and len(out) > limit:
-        out = out[:limit - 1] + "…"
+        out = out[: limit - 1] + "…"
     return out
 
 
@@ -166,10 +225,18 @@ def _table(rows: list[dict[str, Any]], zone, out=sys.stdout) -> None:
     headers = ("ID", "STATUS", "SEV", "RULE", "CHANNEL", "DETECTED", "DUE", "EVIDENCE")
     body = []
     for r in rows:
-        body.append((r["finding_id"][:10], r["status"], r["severity"], r["rule"],
-                     f"{r['platform']}:{r.get('account_id') or ''}",
-                     _short(r["detected_at"], zone), _short(r.get("due_at"), zone),
-                     clean(r.get("evidence"), 70)))
+        body.append(
+            (
+                r["finding_id"][:10],
+                r["status"],
+                r["severity"],
+                r["rule"],
+                f"{r['platform']}:{r.get('account_id') or ''}",
+                _short(r["detected_at"], zone),
+                _short(r.get("due_at"), zone),
+                clean(r.get("evidence"), 70),
+            )
+        )
     widths = [max([len(h)] + [len(str(b[i])) for b in body]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip(), file=out)
     for b in body:
@@ -181,6 +248,7 @@ def _short(value: datetime | None, zone) -> str:
 
 
 # --- verbs -----------------------------------------------------------------------------
+
 
 def _list(args: argparse.Namespace) -> int:
     from channelwatch.findings import ACTIVE, list_findings
@@ -200,18 +268,27 @@ def _list(args: argparse.Namespace) -> int:
     if since and until and until <= since:
         raise UserError("--until is before --since")
     rows = list_findings(
-        engine, statuses=statuses,
+        engine,
+        statuses=statuses,
         categories=_values(args.category, CATEGORY_CHOICES, "category"),
         channels=_values(args.channel, None, "channel"),
         rules=_values(args.rule, None, "rule"),
         severities=_values(args.severity, ("high", "medium", "low"), "severity"),
-        routes=_values(args.route, ("comms", "information_compliance", "safeguarding_lead"),
-                       "route"),
-        since=since, until=until,
-        overdue_at=datetime.now(timezone.utc) if args.overdue else None, limit=args.limit)
+        routes=_values(
+            args.route, ("comms", "information_compliance", "safeguarding_lead"), "route"
+        ),
+        since=since,
+        until=until,
+        overdue_at=datetime.now(timezone.utc) if args.overdue else None,
+        limit=args.limit,
+    )
     if args.format == "json":
-        json.dump([_jsonable({k: r.get(k) for k in LIST_COLUMNS}, zone) for r in rows],
-                  sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            [_jsonable({k: r.get(k) for k in LIST_COLUMNS}, zone) for r in rows],
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         print()
     elif args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -234,8 +311,10 @@ def _print_finding(f: dict[str, Any], zone) -> None:
     print(f"route     {f['route']}")
     print(f"detected  {_short(f['detected_at'], zone)}")
     print(f"due       {_short(f.get('due_at'), zone)}")
-    print(f"item      {f['platform']}:{f.get('account_id') or ''} {f['item_id']}"
-          + (" (deleted)" if f.get("item_deleted_at") else ""))
+    print(
+        f"item      {f['platform']}:{f.get('account_id') or ''} {f['item_id']}"
+        + (" (deleted)" if f.get("item_deleted_at") else "")
+    )
     if f.get("item_url"):
         print(f"link      {clean(f['item_url'])}")
     print(f"evidence  {clean(f.get('evidence'))}")
@@ -278,4 +357,3 @@ def _act(args: argparse.Namespace) -> int:
         for f in done:
             print(f"{f['finding_id'][:10]}  {f['status']}  {f['rule']}  by {clean(actor)}")
     return 0
-

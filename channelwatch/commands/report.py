@@ -11,16 +11,22 @@ from kernel.errors import UserError
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "report", help="render a day's report (HTML, CSV, JSON) from the warehouse",
+        "report",
+        help="render a day's report (HTML, CSV, JSON) from the warehouse",
         description="Render the daily compliance report of any day from the warehouse: "
-                    "report.html (self-contained), findings.csv and summary.json under "
-                    "report.out_dir/DATE/. A past day renders as it stood at the end of that "
-                    "day; today renders as of now. Prints the HTML file's path.")
-    parser.add_argument("--date", metavar="YYYY-MM-DD",
-                        help="the council-local day (default: today)")
-    parser.add_argument("--send", action="store_true",
-                        help="also email it to report.recipients (the CSV attached) through "
-                             "the Airflow SMTP connection report.smtp_conn_id")
+        "report.html (self-contained), findings.csv and summary.json under "
+        "report.out_dir/DATE/. A past day renders as it stood at the end of that "
+        "day; today renders as of now. Prints the HTML file's path.",
+    )
+    parser.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="the council-local day (default: today)"
+    )
+    parser.add_argument(
+        "--send",
+        action="store_true",
+        help="also email it to report.recipients (the CSV attached) through "
+        "the Airflow SMTP connection report.smtp_conn_id",
+    )
     add_config_option(parser)
     parser.set_defaults(func=_report)
 

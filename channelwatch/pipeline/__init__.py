@@ -58,8 +58,23 @@ from channelwatch.pipeline.scope import held_back, scope_items, validate_scope
 from channelwatch.pipeline.steps import alert, check, refresh, report
 
 __all__ = [
-    "PipelineError", "IngestionFailed", "BatchQuarantined",
-    "ingest", "quarantine", "refresh", "validate_scope", "scope_items", "held_back", "check",
-    "alert", "report", "apply_retention", "monitoring_gaps", "gap_item_id", "run_day",
-    "as_of_for_day", "record_report_late", "GAP_RULE",
+    "PipelineError",
+    "IngestionFailed",
+    "BatchQuarantined",
+    "ingest",
+    "quarantine",
+    "refresh",
+    "validate_scope",
+    "scope_items",
+    "held_back",
+    "check",
+    "alert",
+    "report",
+    "apply_retention",
+    "monitoring_gaps",
+    "gap_item_id",
+    "run_day",
+    "as_of_for_day",
+    "record_report_late",
+    "GAP_RULE",
 ]

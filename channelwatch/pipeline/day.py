@@ -1,5 +1,4 @@
-"""A whole day without Airflow (`channelwatch run --date D`).
-"""
+"""A whole day without Airflow (`channelwatch run --date D`)."""
 
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # -- a whole day without Airflow, and the deadline callback -----------------------------------
 
+
 def as_of_for_day(settings: Settings, day: date, now: datetime | None = None) -> datetime:
     """The instant a day's pass is checked as of: the end of that council-local day, or
     now for today."""
@@ -33,9 +33,16 @@ def as_of_for_day(settings: Settings, day: date, now: datetime | None = None) ->
     return min(now, end - timedelta(microseconds=1))
 
 
-def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | None = None,
-            progress: Callable[[str], None] | None = None, deliver: bool = False,
-            ingest_accounts: bool = True) -> dict[str, Any]:
+def run_day(
+    settings: Settings,
+    engine: Engine,
+    day: date,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+    deliver: bool = False,
+    ingest_accounts: bool = True,
+) -> dict[str, Any]:
     """One pass for a day without Airflow: ingest every account, check, report.
 
     Today's pass is live: ingestion reads the platforms as they are now, and the checks
@@ -61,19 +68,29 @@ def run_day(settings: Settings, engine: Engine, day: date, *, now: datetime | No
     out: dict[str, Any] = {"ingest": [], "failed": [], "warnings": [], "backfill": backfill}
     if ingest_accounts:
         for platform, account in settings.accounts.all():
-            say(f"ingesting {platform} account {account.id} ({account.name})"
-                + (f" up to {end_of_day.isoformat(timespec='seconds')}" if backfill else ""))
+            say(
+                f"ingesting {platform} account {account.id} ({account.name})"
+                + (f" up to {end_of_day.isoformat(timespec='seconds')}" if backfill else "")
+            )
             try:
-                figures = ingest(settings, engine, platform, account.id,
-                                 now=end_of_day if backfill else now,
-                                 until=end_of_day if backfill else None, clock=clock)
+                figures = ingest(
+                    settings,
+                    engine,
+                    platform,
+                    account.id,
+                    now=end_of_day if backfill else now,
+                    until=end_of_day if backfill else None,
+                    clock=clock,
+                )
             except PipelineError as exc:
                 say(f"  failed: {exc}")
                 out["failed"].append(str(exc))
                 continue
-            say(f"  {figures['items_seen']} items seen, {figures['items_new']} new, "
+            say(
+                f"  {figures['items_seen']} items seen, {figures['items_new']} new, "
                 f"{figures['items_changed']} changed, {figures['items_deleted']} deleted, "
-                f"{figures['api_calls']} API calls")
+                f"{figures['api_calls']} API calls"
+            )
             if figures.get("warning"):
                 say(f"  {figures['warning']}")
                 out["warnings"].append(figures["warning"])

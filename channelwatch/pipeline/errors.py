@@ -31,7 +31,8 @@ class IngestionFailed(PipelineError):
         from kernel.errors import CredentialsError  # noqa: PLC0415
 
         return self.cause is not None and issubclass(
-            self.cause, (CredentialsInvalid, QuotaExhausted, CredentialsError))
+            self.cause, (CredentialsInvalid, QuotaExhausted, CredentialsError)
+        )
 
 
 class BatchQuarantined(PipelineError):

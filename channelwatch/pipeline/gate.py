@@ -39,6 +39,7 @@ CHUNK = 500
 
 # -- ingestion through the quality gate -------------------------------------------------------
 
+
 class _Rejected(ConnectorError):
     """Raised inside the connector's generator: ingest_account records the run as failed
     (a ConnectorError, since what the platform returned is what was rejected)."""
@@ -65,6 +66,7 @@ class Gate:
     def factory(self, inner: Callable) -> Callable:
         def build(platform, account, credentials, api):
             return GatedConnector(inner(platform, account, credentials, api), self)
+
         return build
 
     def known_ids(self, ids: set[str]) -> set[str]:
@@ -72,9 +74,14 @@ class Gate:
         ids_list = sorted(ids)
         with self.engine.connect() as conn:
             for start in range(0, len(ids_list), CHUNK):
-                chunk = ids_list[start:start + CHUNK]
-                found.update(conn.execute(select(items.c.item_id).where(
-                    items.c.platform == self.platform, items.c.item_id.in_(chunk))).scalars())
+                chunk = ids_list[start : start + CHUNK]
+                found.update(
+                    conn.execute(
+                        select(items.c.item_id).where(
+                            items.c.platform == self.platform, items.c.item_id.in_(chunk)
+                        )
+                    ).scalars()
+                )
         return found
 
     def counted(self, totals) -> list[tuple[Any, int]]:
@@ -89,12 +96,17 @@ class Gate:
                 counts: dict[str, int] = {}
                 ids = sorted({t.item_id for t in wanted})
                 for start in range(0, len(ids), CHUNK):
-                    chunk = ids[start:start + CHUNK]
+                    chunk = ids[start : start + CHUNK]
                     for key, n in conn.execute(
-                            select(column, func.count()).where(
-                                items.c.platform == self.platform, column.in_(chunk),
-                                items.c.item_id != column, items.c.deleted_at.is_(None))
-                            .group_by(column)):
+                        select(column, func.count())
+                        .where(
+                            items.c.platform == self.platform,
+                            column.in_(chunk),
+                            items.c.item_id != column,
+                            items.c.deleted_at.is_(None),
+                        )
+                        .group_by(column)
+                    ):
                         counts[key] = int(n)
                 out.extend((t, counts.get(t.item_id, 0)) for t in wanted)
         return out
@@ -104,11 +116,21 @@ class Gate:
         rows = []
         with self.engine.connect() as conn:
             for start in range(0, len(ids), CHUNK):
-                chunk = ids[start:start + CHUNK]
-                rows.extend(conn.execute(select(items).where(
-                    items.c.platform == self.platform,
-                    or_(items.c.item_id.in_(chunk), items.c.root_id.in_(chunk),
-                        items.c.parent_id.in_(chunk)))).mappings().all())
+                chunk = ids[start : start + CHUNK]
+                rows.extend(
+                    conn.execute(
+                        select(items).where(
+                            items.c.platform == self.platform,
+                            or_(
+                                items.c.item_id.in_(chunk),
+                                items.c.root_id.in_(chunk),
+                                items.c.parent_id.in_(chunk),
+                            ),
+                        )
+                    )
+                    .mappings()
+                    .all()
+                )
         return [item_json(row_item(row)) for row in rows]
 
 
@@ -137,19 +159,29 @@ class GatedConnector:
                 # A parent neither here nor stored may still come later in the pass: those
                 # replies are checked again once every batch is committed (validate_pass).
                 later = parents - known
-                result = quality.validate_batch(batch.items, platform=gate.platform,
-                                                accounts=gate.accounts, now=gate.now,
-                                                known_ids=known | later)
+                result = quality.validate_batch(
+                    batch.items,
+                    platform=gate.platform,
+                    accounts=gate.accounts,
+                    now=gate.now,
+                    known_ids=known | later,
+                )
                 if not result.success:
-                    gate.rejection = _Rejection("batch", [item_json(i) for i in batch.items],
-                                                result)
+                    gate.rejection = _Rejection(
+                        "batch", [item_json(i) for i in batch.items], result
+                    )
                     raise _Rejected(f"quality gate: {result.summary()}")
-                orphans.extend(i for i in batch.items if i.parent_id not in (None, "")
-                               and (str(i.parent_id) in later or str(i.root_id) in later))
+                orphans.extend(
+                    i
+                    for i in batch.items
+                    if i.parent_id not in (None, "")
+                    and (str(i.parent_id) in later or str(i.root_id) in later)
+                )
                 seen.update(str(i.id) for i in batch.items)
                 # A backfill stores a past window: the API's totals count what came later.
-                for total in (quality.reported_totals(batch.items, batch.pages)
-                              if state.until is None else ()):
+                for total in (
+                    quality.reported_totals(batch.items, batch.pages) if state.until is None else ()
+                ):
                     totals[total.item_id] = total
                 yield batch
         # Every batch is committed by now (ingest_account loads one before asking for the
@@ -159,10 +191,20 @@ class GatedConnector:
             known = gate.known_ids(refs)
             result = quality.validate_pass(orphans, known, gate.counted(totals.values()))
             if not result.success:
-                bad = {f for failure in result.failed if "parent_known" in failure["columns"]
-                       for f in failure["examples"] if f}
-                threads = {t for f in result.failed
-                           if "counted" in f["columns"] for t in f["examples"] if t}
+                bad = {
+                    f
+                    for failure in result.failed
+                    if "parent_known" in failure["columns"]
+                    for f in failure["examples"]
+                    if f
+                }
+                threads = {
+                    t
+                    for f in result.failed
+                    if "counted" in f["columns"]
+                    for t in f["examples"]
+                    if t
+                }
                 held = gate.thread_items(threads) if threads else []
                 held_ids = {h["id"] for h in held}
                 held += [item_json(i) for i in orphans if str(i.id) in bad - held_ids]
@@ -178,8 +220,21 @@ def item_json(item: Any) -> dict[str, Any]:
     if isinstance(item, Mapping):
         return json.loads(json.dumps(dict(item), default=str))
     out = {}
-    for name in ("platform", "id", "kind", "account", "author_id", "author_name", "is_own",
-                 "parent_id", "root_id", "created_at", "text", "url", "flags"):
+    for name in (
+        "platform",
+        "id",
+        "kind",
+        "account",
+        "author_id",
+        "author_name",
+        "is_own",
+        "parent_id",
+        "root_id",
+        "created_at",
+        "text",
+        "url",
+        "flags",
+    ):
         value = getattr(item, name, None)
         if isinstance(value, datetime):
             value = value.isoformat()
@@ -190,38 +245,80 @@ def item_json(item: Any) -> dict[str, Any]:
 
 
 def row_item(row: Mapping[str, Any]) -> Item:
-    return Item(platform=row["platform"], id=row["item_id"], kind=row["kind"],
-                account=row["account_id"], author_id=row["author_id"],
-                author_name=row["author_name"], is_own=bool(row["is_own"]),
-                parent_id=row["parent_id"], root_id=row["root_id"],
-                created_at=row["created_at"], text=row["text"], url=row["url"],
-                flags=dict(row["flags"] or {}))
+    return Item(
+        platform=row["platform"],
+        id=row["item_id"],
+        kind=row["kind"],
+        account=row["account_id"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        is_own=bool(row["is_own"]),
+        parent_id=row["parent_id"],
+        root_id=row["root_id"],
+        created_at=row["created_at"],
+        text=row["text"],
+        url=row["url"],
+        flags=dict(row["flags"] or {}),
+    )
 
 
-def quarantine(engine: Engine, *, run_id: str, platform: str, account_id: str,
-               items_json: list[dict[str, Any]], result: Any, stage: str, loaded: bool,
-               now: datetime) -> int:
+def quarantine(
+    engine: Engine,
+    *,
+    run_id: str,
+    platform: str,
+    account_id: str,
+    items_json: list[dict[str, Any]],
+    result: Any,
+    stage: str,
+    loaded: bool,
+    now: datetime,
+) -> int:
     """Store a batch that failed validation; returns its batch_id."""
     validation = dict(result.result)
-    validation["channelwatch"] = {"stage": stage, "loaded": loaded, "suite": result.suite,
-                                  "summary": result.summary()}
+    validation["channelwatch"] = {
+        "stage": stage,
+        "loaded": loaded,
+        "suite": result.suite,
+        "summary": result.summary(),
+    }
     with engine.begin() as conn:
-        batch_id = conn.execute(insert(quarantined_batches).values(
-            run_id=run_id, platform=platform, account_id=account_id, quarantined_at=now,
-            item_count=len(items_json), failed_expectations=result.failed,
-            validation_result=validation, items=items_json)
-            .returning(quarantined_batches.c.batch_id)).scalar_one()
+        batch_id = conn.execute(
+            insert(quarantined_batches)
+            .values(
+                run_id=run_id,
+                platform=platform,
+                account_id=account_id,
+                quarantined_at=now,
+                item_count=len(items_json),
+                failed_expectations=result.failed,
+                validation_result=validation,
+                items=items_json,
+            )
+            .returning(quarantined_batches.c.batch_id)
+        ).scalar_one()
         if run_id:
-            conn.execute(update(ingestion_runs).where(ingestion_runs.c.run_id == run_id)
-                         .values(status="quarantined"))
+            conn.execute(
+                update(ingestion_runs)
+                .where(ingestion_runs.c.run_id == run_id)
+                .values(status="quarantined")
+            )
     return int(batch_id)
 
 
-def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *,
-           interval: tuple[datetime, datetime] | None = None, now: datetime | None = None,
-           until: datetime | None = None, clock: datetime | None = None,
-           factory: Callable | None = None,
-           credentials=None) -> dict[str, Any]:
+def ingest(
+    settings: Settings,
+    engine: Engine,
+    platform: str,
+    account_id: str,
+    *,
+    interval: tuple[datetime, datetime] | None = None,
+    now: datetime | None = None,
+    until: datetime | None = None,
+    clock: datetime | None = None,
+    factory: Callable | None = None,
+    credentials=None,
+) -> dict[str, Any]:
     """One account's incremental pass, through the data-quality gate.
 
     Args:
@@ -254,25 +351,50 @@ def ingest(settings: Settings, engine: Engine, platform: str, account_id: str, *
         with engine.begin() as conn:
             load.abandon_unfinished(conn, platform, account_id)
         outcome: IngestOutcome = ingest_account(
-            settings, engine, platform, account_id, now=now, until=until, clock=clock,
+            settings,
+            engine,
+            platform,
+            account_id,
+            now=now,
+            until=until,
+            clock=clock,
             interval=interval,
-            credentials=credentials, factory=gate.factory(factory or connectors.build))
-    figures = {"platform": platform, "account_id": account_id, "run_id": outcome.run_id,
-               "status": outcome.status, "items_seen": outcome.stats.seen,
-               "items_new": outcome.stats.new, "items_changed": outcome.stats.changed,
-               "items_deleted": outcome.stats.deleted, "api_calls": outcome.api_calls,
-               "quota_units": outcome.quota_units, "warning": outcome.warning}
+            credentials=credentials,
+            factory=gate.factory(factory or connectors.build),
+        )
+    figures = {
+        "platform": platform,
+        "account_id": account_id,
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "items_seen": outcome.stats.seen,
+        "items_new": outcome.stats.new,
+        "items_changed": outcome.stats.changed,
+        "items_deleted": outcome.stats.deleted,
+        "api_calls": outcome.api_calls,
+        "quota_units": outcome.quota_units,
+        "warning": outcome.warning,
+    }
     if gate.rejection is not None:
         rejection = gate.rejection
-        batch_id = quarantine(engine, run_id=outcome.run_id, platform=platform,
-                              account_id=account_id, items_json=rejection.items,
-                              result=rejection.result, stage=rejection.stage,
-                              loaded=rejection.stage == "pass", now=now)
+        batch_id = quarantine(
+            engine,
+            run_id=outcome.run_id,
+            platform=platform,
+            account_id=account_id,
+            items_json=rejection.items,
+            result=rejection.result,
+            stage=rejection.stage,
+            loaded=rejection.stage == "pass",
+            now=now,
+        )
         raise BatchQuarantined(
             f"{platform} account {account_id}: batch quarantined (quarantined_batches."
             f"batch_id={batch_id}, run {outcome.run_id}): {rejection.result.summary()}",
-            batch_id)
+            batch_id,
+        )
     if outcome.status != "success":
-        raise IngestionFailed(f"{platform} account {account_id}: {outcome.error}",
-                              outcome.error_type)
+        raise IngestionFailed(
+            f"{platform} account {account_id}: {outcome.error}", outcome.error_type
+        )
     return figures

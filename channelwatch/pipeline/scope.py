@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # -- what the checks read ---------------------------------------------------------------------
 
+
 def held_back(engine: Engine, as_of: datetime | None = None) -> set[tuple[str, str]]:
     """Keys of loaded items held in unreleased quarantined batches."""
     q = quarantined_batches.c
@@ -52,24 +53,34 @@ def scope_items(settings: Settings, engine: Engine, as_of: datetime) -> list[Ite
     configured = [(p, a.id) for p, a in settings.accounts.all()]
     if not configured:
         return []
-    touched = (select(items.c.platform, items.c.root_id)
-               .where(items.c.created_at > start, items.c.created_at <= as_of)
-               .distinct().subquery())
-    query = (select(items)
-             .join(touched, and_(touched.c.platform == items.c.platform,
-                                 touched.c.root_id == items.c.root_id))
-             .where(items.c.created_at <= as_of,
-                    or_(items.c.deleted_at.is_(None), items.c.deleted_at > as_of),
-                    tuple_(items.c.platform, items.c.account_id).in_(configured))
-             .order_by(items.c.platform, items.c.root_id, items.c.created_at, items.c.item_id))
+    touched = (
+        select(items.c.platform, items.c.root_id)
+        .where(items.c.created_at > start, items.c.created_at <= as_of)
+        .distinct()
+        .subquery()
+    )
+    query = (
+        select(items)
+        .join(
+            touched,
+            and_(touched.c.platform == items.c.platform, touched.c.root_id == items.c.root_id),
+        )
+        .where(
+            items.c.created_at <= as_of,
+            or_(items.c.deleted_at.is_(None), items.c.deleted_at > as_of),
+            tuple_(items.c.platform, items.c.account_id).in_(configured),
+        )
+        .order_by(items.c.platform, items.c.root_id, items.c.created_at, items.c.item_id)
+    )
     hold = held_back(engine, as_of)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [row_item(r) for r in rows if (r["platform"], r["item_id"]) not in hold]
 
 
-def validate_scope(settings: Settings, engine: Engine, as_of: datetime,
-                   scope: list[Item] | None = None) -> dict[str, Any]:
+def validate_scope(
+    settings: Settings, engine: Engine, as_of: datetime, scope: list[Item] | None = None
+) -> dict[str, Any]:
     """The batch suite over what the checks will read; failing items are held back.
 
     Returns:
@@ -85,15 +96,24 @@ def validate_scope(settings: Settings, engine: Engine, as_of: datetime,
     for (platform, account_id), group in sorted(by_account.items()):
         gate = Gate(settings, engine, platform, as_of)
         known = gate.known_ids(quality.parents_to_look_up(group))
-        result = quality.validate_batch(group, platform=platform, accounts=gate.accounts,
-                                        now=as_of, known_ids=known)
+        result = quality.validate_batch(
+            group, platform=platform, accounts=gate.accounts, now=as_of, known_ids=known
+        )
         if result.success:
             continue
         bad = {i for failure in result.failed for i in failure["examples"] if i}
         held = [item_json(i) for i in group if i.id in bad]
-        batch_id = quarantine(engine, run_id="", platform=platform, account_id=account_id,
-                              items_json=held, result=result, stage="scope", loaded=True,
-                              now=as_of)
+        batch_id = quarantine(
+            engine,
+            run_id="",
+            platform=platform,
+            account_id=account_id,
+            items_json=held,
+            result=result,
+            stage="scope",
+            loaded=True,
+            now=as_of,
+        )
         out["quarantined"].append(batch_id)
         out["summary"].append(f"{platform} account {account_id}: {result.summary()}")
     return out

@@ -26,8 +26,10 @@ def refresh(settings: Settings, engine: Engine, now: datetime) -> dict[str, int]
 
 # -- checks, findings, alerts, report ---------------------------------------------------------
 
-def check(settings: Settings, engine: Engine, as_of: datetime, *,
-          scope: list[Item] | None = None) -> dict[str, Any]:
+
+def check(
+    settings: Settings, engine: Engine, as_of: datetime, *, scope: list[Item] | None = None
+) -> dict[str, Any]:
     """Run the checks as of ``as_of`` and update the findings' lifecycle.
 
     Returns:
@@ -38,10 +40,15 @@ def check(settings: Settings, engine: Engine, as_of: datetime, *,
 
     scope = scope_items(settings, engine, as_of) if scope is None else scope
     found = run_checks(scope, settings, as_of)
-    result = sync_findings(engine, found, now=as_of, scope=scope,
-                           tz=settings.business_hours.timezone)
-    return {"as_of": as_of.isoformat(), "items": len(scope), "findings": len(found),
-            **result.as_dict()}
+    result = sync_findings(
+        engine, found, now=as_of, scope=scope, tz=settings.business_hours.timezone
+    )
+    return {
+        "as_of": as_of.isoformat(),
+        "items": len(scope),
+        "findings": len(found),
+        **result.as_dict(),
+    }
 
 
 def alert(settings: Settings, engine: Engine, now: datetime | None = None) -> list[str]:
@@ -64,8 +71,14 @@ def alert(settings: Settings, engine: Engine, now: datetime | None = None) -> li
     return list(send_safeguarding_alerts(settings, engine, now=now))
 
 
-def report(settings: Settings, engine: Engine, report_date: date, *,
-           now: datetime | None = None, deliver: bool = False) -> dict[str, Any]:
+def report(
+    settings: Settings,
+    engine: Engine,
+    report_date: date,
+    *,
+    now: datetime | None = None,
+    deliver: bool = False,
+) -> dict[str, Any]:
     """Render the report of ``report_date`` as of ``now``; email it when asked.
 
     The report is delivered once per day (a retried or re-run task does not send it
@@ -82,5 +95,9 @@ def report(settings: Settings, engine: Engine, report_date: date, *,
         from channelwatch.delivery import send_report
 
         sent = list(send_report(settings, engine, report_date, paths=paths, force=False))
-    return {"html": str(paths.html), "csv": str(paths.csv), "json": str(paths.json),
-            "delivered_to": sent}
+    return {
+        "html": str(paths.html),
+        "csv": str(paths.csv),
+        "json": str(paths.json),
+        "delivered_to": sent,
+    }

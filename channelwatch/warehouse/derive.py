@@ -10,16 +10,16 @@ idempotent and cheap enough to run after every ingestion.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Iterable
 
 import holidays
 from sqlalchemy import Engine, and_, delete, insert, select
 
-from kernel.config import BusinessHours, Settings
 from channelwatch.warehouse.locks import xact_lock
 from channelwatch.warehouse.schema import business_calendar, item_responses, items
+from kernel.config import BusinessHours, Settings
 
 CALENDAR_YEARS_BACK = 3
 CALENDAR_YEARS_AHEAD = 2
@@ -33,7 +33,9 @@ def _holidays(nations: tuple[str, ...], years: tuple[int, ...]) -> frozenset[dat
     return frozenset(days)
 
 
-def working_days(bh: BusinessHours, start: date, end: date) -> list[tuple[date, datetime, datetime]]:
+def working_days(
+    bh: BusinessHours, start: date, end: date
+) -> list[tuple[date, datetime, datetime]]:
     """Working days in [start, end] with their opening and closing instants in UTC."""
     weekdays = {("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(d) for d in bh.days}
     closed = _holidays(tuple(sorted(bh.holiday_nations)), tuple(range(start.year, end.year + 1)))
@@ -80,15 +82,28 @@ def refresh_business_calendar(settings: Settings, engine: Engine, today: date) -
     bh = settings.business_hours
     start = date(today.year - CALENDAR_YEARS_BACK, 1, 1)
     end = date(today.year + CALENDAR_YEARS_AHEAD, 12, 31)
-    rows = [{"day": d.isoformat(), "opens_at": o, "closes_at": c,
-             "opens_epoch": int(o.timestamp()), "closes_epoch": int(c.timestamp())}
-            for d, o, c in working_days(bh, start, end)]
+    rows = [
+        {
+            "day": d.isoformat(),
+            "opens_at": o,
+            "closes_at": c,
+            "opens_epoch": int(o.timestamp()),
+            "closes_epoch": int(c.timestamp()),
+        }
+        for d, o, c in working_days(bh, start, end)
+    ]
     with engine.begin() as conn:
         xact_lock(conn, "derived")
-        existing = conn.execute(select(business_calendar.c.day, business_calendar.c.opens_epoch,
-                                       business_calendar.c.closes_epoch)).all()
-        if sorted((r.day, r.opens_epoch, r.closes_epoch) for r in existing) == \
-                [(r["day"], r["opens_epoch"], r["closes_epoch"]) for r in rows]:
+        existing = conn.execute(
+            select(
+                business_calendar.c.day,
+                business_calendar.c.opens_epoch,
+                business_calendar.c.closes_epoch,
+            )
+        ).all()
+        if sorted((r.day, r.opens_epoch, r.closes_epoch) for r in existing) == [
+            (r["day"], r["opens_epoch"], r["closes_epoch"]) for r in rows
+        ]:
             return len(rows)
         conn.execute(delete(business_calendar))
         conn.execute(insert(business_calendar), rows)
@@ -103,52 +118,75 @@ def _needs_reply_function():
     return needs_reply
 
 
-def refresh_item_responses(settings: Settings, engine: Engine, now: datetime,
-                           platforms: Iterable[str] | None = None) -> int:
+def refresh_item_responses(
+    settings: Settings, engine: Engine, now: datetime, platforms: Iterable[str] | None = None
+) -> int:
     """Recompute item_responses for public items; returns the number of rows written."""
     needs_reply = _needs_reply_function()
-    calendar = Calendar(settings.business_hours,
-                        date(now.year - CALENDAR_YEARS_BACK, 1, 1),
-                        date(now.year + CALENDAR_YEARS_AHEAD, 12, 31))
+    calendar = Calendar(
+        settings.business_hours,
+        date(now.year - CALENDAR_YEARS_BACK, 1, 1),
+        date(now.year + CALENDAR_YEARS_AHEAD, 12, 31),
+    )
     written = 0
     with engine.begin() as conn:
         xact_lock(conn, "derived")
-        query = select(items.c.platform, items.c.item_id, items.c.account_id, items.c.is_own,
-                       items.c.parent_id, items.c.root_id, items.c.created_at, items.c.text,
-                       items.c.deleted_at).order_by(items.c.platform, items.c.root_id,
-                                                    items.c.created_at)
+        query = select(
+            items.c.platform,
+            items.c.item_id,
+            items.c.account_id,
+            items.c.is_own,
+            items.c.parent_id,
+            items.c.root_id,
+            items.c.created_at,
+            items.c.text,
+            items.c.deleted_at,
+        ).order_by(items.c.platform, items.c.root_id, items.c.created_at)
         if platforms:
             query = query.where(items.c.platform.in_(list(platforms)))
         rows = conn.execute(query).all()
-        conn.execute(delete(item_responses).where(and_(
-            item_responses.c.platform.in_(sorted({r.platform for r in rows}) or [""]))))
+        conn.execute(
+            delete(item_responses).where(
+                and_(item_responses.c.platform.in_(sorted({r.platform for r in rows}) or [""]))
+            )
+        )
         out = []
         # Group by thread; the council's first reply after a public item, anywhere in its
         # thread, answers it (platforms thread differently, so depth is not required).
         thread: list = []
         for row in rows + [None]:
-            if thread and (row is None or (row.platform, row.root_id) !=
-                           (thread[0].platform, thread[0].root_id)):
+            if thread and (
+                row is None
+                or (row.platform, row.root_id) != (thread[0].platform, thread[0].root_id)
+            ):
                 own_times = [(r.created_at, r.item_id) for r in thread if r.is_own]
                 for r in thread:
                     if r.is_own or r.deleted_at is not None:
                         continue
                     reply = next(((t, i) for t, i in own_times if t > r.created_at), None)
-                    out.append({
-                        "platform": r.platform, "item_id": r.item_id, "account_id": r.account_id,
-                        "created_at": r.created_at, "created_epoch": int(r.created_at.timestamp()),
-                        "needs_reply": bool(needs_reply(r.text)),
-                        "first_reply_id": reply[1] if reply else None,
-                        "first_reply_at": reply[0] if reply else None,
-                        "response_business_hours": (round(calendar.hours_between(r.created_at, reply[0]), 3)
-                                                    if reply else None),
-                        "computed_at": now,
-                    })
+                    out.append(
+                        {
+                            "platform": r.platform,
+                            "item_id": r.item_id,
+                            "account_id": r.account_id,
+                            "created_at": r.created_at,
+                            "created_epoch": int(r.created_at.timestamp()),
+                            "needs_reply": bool(needs_reply(r.text)),
+                            "first_reply_id": reply[1] if reply else None,
+                            "first_reply_at": reply[0] if reply else None,
+                            "response_business_hours": (
+                                round(calendar.hours_between(r.created_at, reply[0]), 3)
+                                if reply
+                                else None
+                            ),
+                            "computed_at": now,
+                        }
+                    )
                 thread = []
             if row is not None:
                 thread.append(row)
         for start in range(0, len(out), 1000):
-            conn.execute(insert(item_responses), out[start:start + 1000])
+            conn.execute(insert(item_responses), out[start : start + 1000])
         written = len(out)
     return written
 
@@ -160,5 +198,3 @@ def refresh_derived(settings: Settings, engine: Engine, now: datetime | None = N
         "business_calendar": refresh_business_calendar(settings, engine, now.date()),
         "item_responses": refresh_item_responses(settings, engine, now),
     }
-
-

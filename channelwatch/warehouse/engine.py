@@ -14,9 +14,9 @@ from kernel.errors import UserError
 def normalise_url(url: str) -> str:
     """Accept postgres://, postgresql:// and sqlite:/// URLs; pick the psycopg 3 driver."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -41,9 +41,11 @@ def make_engine(url: str, *, must_exist: bool = False, **kwargs) -> Engine:
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             if must_exist and not Path(parsed.database).is_file():
-                raise UserError(f"no warehouse at {parsed.database} (not created or not "
-                                "migrated): run `channelwatch db upgrade` first, or point "
-                                "warehouse_url or WAREHOUSE_URL at yours")
+                raise UserError(
+                    f"no warehouse at {parsed.database} (not created or not "
+                    "migrated): run `channelwatch db upgrade` first, or point "
+                    "warehouse_url or WAREHOUSE_URL at yours"
+                )
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

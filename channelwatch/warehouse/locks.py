@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, text
 

@@ -129,8 +129,12 @@ item_versions = Table(
 raw_payloads = Table(
     "raw_payloads",
     metadata,
-    Column("payload_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "payload_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     Column("run_id", String(64), nullable=False),
     Column("platform", Platform, nullable=False),
     Column("account_id", ExternalId, nullable=False),
@@ -140,8 +144,9 @@ raw_payloads = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("body", Text, nullable=False),  # the response body exactly as received
     Column("sha256", String(64), nullable=False),
-    UniqueConstraint("platform", "account_id", "endpoint", "sha256",
-                     name="uq_raw_payloads_content"),
+    UniqueConstraint(
+        "platform", "account_id", "endpoint", "sha256", name="uq_raw_payloads_content"
+    ),
     Index("ix_raw_payloads_run", "run_id"),
 )
 
@@ -160,7 +165,9 @@ ingestion_runs = Table(
     Column("wall_started_at", UTCDateTime),
     Column("wall_finished_at", UTCDateTime),
     Column("backfill", Boolean, nullable=False, default=False, server_default=false()),
-    Column("status", String(16), nullable=False),  # running | success | failed | quarantined | abandoned
+    Column(
+        "status", String(16), nullable=False
+    ),  # running | success | failed | quarantined | abandoned
     Column("error", Text),
     Column("api_calls", Integer, nullable=False, default=0),
     Column("quota_units", Integer, nullable=False, default=0),
@@ -174,8 +181,12 @@ ingestion_runs = Table(
 ingestion_run_endpoints = Table(
     "ingestion_run_endpoints",
     metadata,
-    Column("run_id", String(64), ForeignKey("ingestion_runs.run_id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("ingestion_runs.run_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("endpoint", String(64), primary_key=True),
     Column("api_calls", Integer, nullable=False, default=0),
     Column("quota_units", Integer, nullable=False, default=0),
@@ -220,10 +231,18 @@ findings = Table(
 finding_events = Table(
     "finding_events",
     metadata,
-    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
-    Column("finding_id", String(40), ForeignKey("findings.finding_id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "event_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column(
+        "finding_id",
+        String(40),
+        ForeignKey("findings.finding_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("at", UTCDateTime, nullable=False),
     Column("actor", String(256), nullable=False),  # a person, or "channelwatch" for the system
     Column("action", String(32), nullable=False),  # detected | acknowledged | resolved | ...
@@ -236,8 +255,12 @@ finding_events = Table(
 quarantined_batches = Table(
     "quarantined_batches",
     metadata,
-    Column("batch_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "batch_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     Column("run_id", String(64), nullable=False),
     Column("platform", Platform, nullable=False),
     Column("account_id", ExternalId, nullable=False),
@@ -265,8 +288,12 @@ reports = Table(
 erasures = Table(
     "erasures",
     metadata,
-    Column("erasure_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "erasure_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     Column("at", UTCDateTime, nullable=False),
     Column("actor", String(256), nullable=False),
     Column("author_ref", String(64), nullable=False),  # keyed hash of the author id, not the id

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kernel.items import Item
 from connectors.graph.connector import GraphConnector
 from connectors.graph.streams import GraphStream, author, ref_id, timestamp
+from kernel.items import Item
 
 
 class CommentsStream(GraphStream):
@@ -20,8 +20,7 @@ class CommentsStream(GraphStream):
     edge = "comments"
     parent = "facebook.posts"
     cursor_field = "created_time"
-    fields = ("id", "message", "created_time", "from", "parent{id}", "is_hidden",
-              "permalink_url")
+    fields = ("id", "message", "created_time", "from", "parent{id}", "is_hidden", "permalink_url")
     modifiers = (("filter", "stream"), ("order", "chronological"))
 
     def parse(self, record: dict, root_id: str | None, container_id: str | None) -> Item:
@@ -50,8 +49,18 @@ class PostsStream(GraphStream):
     name = "facebook.posts"
     path = "{account_id}/published_posts"
     cursor_field = "created_time"
-    fields = ("id", "message", "story", "created_time", "permalink_url", "from",
-              "is_published", "promotion_status", "sponsor_tags", "status_type")
+    fields = (
+        "id",
+        "message",
+        "story",
+        "created_time",
+        "permalink_url",
+        "from",
+        "is_published",
+        "promotion_status",
+        "sponsor_tags",
+        "status_type",
+    )
     children = (CommentsStream,)
 
     def parse(self, record: dict, root_id: str | None, container_id: str | None) -> Item:
@@ -60,8 +69,11 @@ class PostsStream(GraphStream):
         if isinstance(sponsors, dict):  # a list field may also come as a connection
             sponsors = sponsors.get("data") or []
         names = [str(s.get("name") or s.get("id")) for s in sponsors if isinstance(s, dict)]
-        flags = {"paid_partnership": bool(names), "sponsor_tags": names,
-                 "is_published": record.get("is_published", True)}
+        flags = {
+            "paid_partnership": bool(names),
+            "sponsor_tags": names,
+            "is_published": record.get("is_published", True),
+        }
         if names:
             flags["sponsor"] = ", ".join(names)
         if record.get("promotion_status"):

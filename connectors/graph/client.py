@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import facebook
@@ -55,8 +55,10 @@ class _RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_TOKEN_IN_TEXT.sub(r"\g<1>" + REDACTED, a) if isinstance(a, str)
-                                else a for a in record.args)
+            record.args = tuple(
+                _TOKEN_IN_TEXT.sub(r"\g<1>" + REDACTED, a) if isinstance(a, str) else a
+                for a in record.args
+            )
         if isinstance(record.msg, str):
             record.msg = _TOKEN_IN_TEXT.sub(r"\g<1>" + REDACTED, record.msg)
         return True
@@ -74,7 +76,7 @@ class _SandboxAdapter(HTTPAdapter):
 
     def send(self, request, **kwargs):
         if request.url.startswith(GRAPH_URL):
-            request.url = self._base + request.url[len(GRAPH_URL):]
+            request.url = self._base + request.url[len(GRAPH_URL) :]
         return super().send(request, **kwargs)
 
 
@@ -99,14 +101,16 @@ class GraphClient:
         if settings.base_url:
             session.mount(GRAPH_URL, _SandboxAdapter(settings.base_url))
         session.hooks["response"].append(self._keep_response)
-        self._graph = facebook.GraphAPI(access_token=token, timeout=settings.timeout_seconds,
-                                        session=session)
+        self._graph = facebook.GraphAPI(
+            access_token=token, timeout=settings.timeout_seconds, session=session
+        )
         self._graph.version = settings.graph_version  # see the module docstring
 
     # -- public --
 
-    def pages(self, endpoint: str, path: str, params: dict[str, str]
-              ) -> Iterator[tuple[dict, RawPage]]:
+    def pages(
+        self, endpoint: str, path: str, params: dict[str, str]
+    ) -> Iterator[tuple[dict, RawPage]]:
         """Every page of a list: (parsed body, raw page), following `paging.next`.
 
         Args:
@@ -137,8 +141,9 @@ class GraphClient:
 
     # -- paging --
 
-    def _walk(self, endpoint: str, path: str, params: dict[str, str]
-              ) -> Iterator[tuple[dict, RawPage]]:
+    def _walk(
+        self, endpoint: str, path: str, params: dict[str, str]
+    ) -> Iterator[tuple[dict, RawPage]]:
         seen = {urlencode(sorted(params.items()))}
         for _ in range(self.settings.max_pages):
             body, raw = self._call(endpoint, path, params)
@@ -149,30 +154,40 @@ class GraphClient:
             path, params = self._split_link(endpoint, next_url)
             position = urlencode(sorted(params.items()))
             if position in seen:
-                raise BadResponse(f"{self.platform}: {endpoint}: paging.next repeats a page "
-                                  "already read; stopped instead of looping")
+                raise BadResponse(
+                    f"{self.platform}: {endpoint}: paging.next repeats a page "
+                    "already read; stopped instead of looping"
+                )
             seen.add(position)
-        raise BadResponse(f"{self.platform}: {endpoint}: more than {self.settings.max_pages} "
-                          "pages in one listing; stopped (raise max_pages if this is real)")
+        raise BadResponse(
+            f"{self.platform}: {endpoint}: more than {self.settings.max_pages} "
+            "pages in one listing; stopped (raise max_pages if this is real)"
+        )
 
     def _split_link(self, endpoint: str, url: str) -> tuple[str, dict[str, str]]:
         parts = urlsplit(url)
         match = _VERSIONED_PATH.match(parts.path)
         if not match:
-            raise BadResponse(f"{self.platform}: {endpoint}: unexpected paging link "
-                              f"{self.scrub(parts.path)!r}")
-        params = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                  if k != "access_token"}
+            raise BadResponse(
+                f"{self.platform}: {endpoint}: unexpected paging link {self.scrub(parts.path)!r}"
+            )
+        params = {
+            k: v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "access_token"
+        }
         return match.group(1), params
 
     # -- one call, with retries --
 
     def _call(self, endpoint: str, path: str, params: dict[str, str]) -> tuple[dict, RawPage]:
-        return call(lambda: self._attempt(endpoint, path, params),
-                    platform=self.platform, endpoint=endpoint,
-                    max_retries=self.settings.max_retries,
-                    backoff_seconds=self.settings.backoff_seconds,
-                    max_wait_seconds=self.settings.max_wait_seconds, wording=WORDING)
+        return call(
+            lambda: self._attempt(endpoint, path, params),
+            platform=self.platform,
+            endpoint=endpoint,
+            max_retries=self.settings.max_retries,
+            backoff_seconds=self.settings.backoff_seconds,
+            max_wait_seconds=self.settings.max_wait_seconds,
+            wording=WORDING,
+        )
 
     def _keep_response(self, response: requests.Response, *args, **kwargs) -> None:
         self._last = response
@@ -184,8 +199,14 @@ class GraphClient:
         try:
             result = self._graph.request(path, dict(params))
         except facebook.GraphAPIError as exc:
-            error = classify(exc.result, self._last, platform=self.platform, endpoint=endpoint,
-                             conn_id=self.conn_id, scrub=self.scrub)
+            error = classify(
+                exc.result,
+                self._last,
+                platform=self.platform,
+                endpoint=endpoint,
+                conn_id=self.conn_id,
+                scrub=self.scrub,
+            )
             if isinstance(error, Retry) and TOO_MUCH_DATA in error.detail:
                 # Graph answers code 1 "Please reduce the amount of data you're asking for"
                 # when a page with its nested connections is too large: ask for half as
@@ -200,10 +221,13 @@ class GraphClient:
         except ValueError:
             # response.json() on a malformed or truncated body (requests' JSONDecodeError is
             # also a RequestException, so this comes first).
-            raise Retry("bad", f"HTTP {self._status()} body is not valid JSON "
-                               "(malformed or truncated)") from None
+            raise Retry(
+                "bad", f"HTTP {self._status()} body is not valid JSON (malformed or truncated)"
+            ) from None
         except requests.Timeout:
-            raise Retry("transient", f"no answer within {self.settings.timeout_seconds:g} s") from None
+            raise Retry(
+                "transient", f"no answer within {self.settings.timeout_seconds:g} s"
+            ) from None
         except requests.ConnectionError:
             raise Retry("transient", "connection failed or was reset") from None
         except requests.RequestException as exc:
@@ -212,10 +236,18 @@ class GraphClient:
         status = response.status_code if response is not None else 0
         if status >= 500:
             raise Retry("transient", f"HTTP {status}")
-        if status >= 400 or not isinstance(result, dict) or not isinstance(result.get("data"), list):
+        if (
+            status >= 400
+            or not isinstance(result, dict)
+            or not isinstance(result.get("data"), list)
+        ):
             raise Retry("bad", f"HTTP {status}: not a Graph list response")
-        raw = RawPage(endpoint=endpoint, request=self.scrub(request_line),
-                      body=self.scrub(response.text), received_at=datetime.now(timezone.utc))
+        raw = RawPage(
+            endpoint=endpoint,
+            request=self.scrub(request_line),
+            body=self.scrub(response.text),
+            received_at=datetime.now(timezone.utc),
+        )
         return result, raw
 
     def _status(self) -> str:

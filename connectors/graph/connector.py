@@ -25,16 +25,17 @@ nested in a post cannot be bounded by time; the pipeline drops those created lat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
-from kernel.items import Item, ItemError, parse_timestamp
 from connectors.base import Batch, FetchResult, FetchState, Scope
 from connectors.errors import BadResponse
 from connectors.graph.client import GraphClient
 from connectors.graph.errors import ObjectGone
 from connectors.graph.settings import GraphSettings
 from connectors.graph.streams import GraphStream
+from kernel.items import Item, ItemError, parse_timestamp
 
 
 class GraphConnector:
@@ -46,8 +47,9 @@ class GraphConnector:
     def __init__(self, account, credentials, api) -> None:
         self.account = account
         self.settings = GraphSettings.from_api(api)
-        self.client = GraphClient(self.platform, credentials.conn_id, credentials.token,
-                                  self.settings)
+        self.client = GraphClient(
+            self.platform, credentials.conn_id, credentials.token, self.settings
+        )
         self._streams: dict[str, GraphStream] = {}
         pending = [self.root_stream]
         while pending:
@@ -128,8 +130,9 @@ class GraphConnector:
                 incomplete.add(root_id)
         return incomplete
 
-    def _nested(self, cls: type[GraphStream], record: dict, root_id: str,
-                items: list[Item], follow: list) -> None:
+    def _nested(
+        self, cls: type[GraphStream], record: dict, root_id: str, items: list[Item], follow: list
+    ) -> None:
         for child in cls.children:
             connection = record.get(child.edge)
             if not isinstance(connection, dict):
@@ -143,14 +146,17 @@ class GraphConnector:
             if next_url:
                 follow.append((child, next_url, root_id, container))
 
-    def _parse(self, stream: GraphStream, record: dict, root_id: str | None,
-               container: str | None) -> Item:
+    def _parse(
+        self, stream: GraphStream, record: dict, root_id: str | None, container: str | None
+    ) -> Item:
         try:
             return stream.parse(record, root_id, container)
         except (KeyError, TypeError, ValueError, ItemError) as exc:
             ident = record.get("id") if isinstance(record, dict) else None
-            raise BadResponse(f"{self.platform}: {stream.name}: object {ident!r} cannot be "
-                              f"parsed: {type(exc).__name__}: {exc}") from None
+            raise BadResponse(
+                f"{self.platform}: {stream.name}: object {ident!r} cannot be "
+                f"parsed: {type(exc).__name__}: {exc}"
+            ) from None
 
 
 def _day_start(moment: datetime) -> datetime:

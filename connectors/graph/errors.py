@@ -27,7 +27,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import requests
 
@@ -42,15 +42,23 @@ TOO_MUCH_DATA = "reduce the amount of data"
 WORDING = Wording(
     exhausted="{detail} (after {attempts} attempts)",
     too_long="{detail}; the limit resets in {wait:.0f} s, longer than api.max_wait_seconds "
-             "({max_wait:g} s); the next run will catch up")
+    "({max_wait:g} s); the next run will catch up",
+)
 
 
 class ObjectGone(ConnectorError):
     """Graph code 100/33: the object was deleted (or is no longer visible to the token)."""
 
 
-def classify(result, response: requests.Response | None, *, platform: str, endpoint: str,
-             conn_id: str, scrub: Callable[[str], str]) -> Exception:
+def classify(
+    result,
+    response: requests.Response | None,
+    *,
+    platform: str,
+    endpoint: str,
+    conn_id: str,
+    scrub: Callable[[str], str],
+) -> Exception:
     """The exception for a response facebook-sdk raised GraphAPIError on (the table above).
 
     Args:
@@ -109,8 +117,11 @@ def reset_wait(headers) -> float | None:
     usage = headers.get("x-business-use-case-usage")
     if usage:
         try:
-            minutes = [entry.get("estimated_time_to_regain_access") or 0
-                       for entries in json.loads(usage).values() for entry in entries]
+            minutes = [
+                entry.get("estimated_time_to_regain_access") or 0
+                for entries in json.loads(usage).values()
+                for entry in entries
+            ]
         except (ValueError, AttributeError, TypeError):
             return None
         if minutes and max(minutes) > 0:

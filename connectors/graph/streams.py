@@ -40,7 +40,7 @@ class GraphStream:
     cursor_field: ClassVar[str | None] = None
     fields: ClassVar[tuple[str, ...]] = ()
     modifiers: ClassVar[tuple[tuple[str, str], ...]] = ()
-    children: ClassVar[tuple[type["GraphStream"], ...]] = ()
+    children: ClassVar[tuple[type[GraphStream], ...]] = ()
 
     def __init__(self, account) -> None:
         self.account = account
@@ -50,8 +50,9 @@ class GraphStream:
         """The `fields` value: own fields plus each child as a nested connection."""
         parts = list(cls.fields)
         for child in cls.children:
-            mods = "".join(f".{key}({value})" for key, value in (*child.modifiers,
-                                                                ("limit", str(limit))))
+            mods = "".join(
+                f".{key}({value})" for key, value in (*child.modifiers, ("limit", str(limit)))
+            )
             parts.append(f"{child.edge}{mods}{{{child.field_expression(limit)}}}")
         return ",".join(parts)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kernel.items import Item
 from connectors.graph.connector import GraphConnector
 from connectors.graph.streams import GraphStream, timestamp
+from kernel.items import Item
 
 COMMENT_FIELDS = ("id", "text", "timestamp", "username", "from", "hidden", "parent_id")
 
@@ -60,13 +60,22 @@ class MediaStream(GraphStream):
     name = "instagram.media"
     path = "{account_id}/media"
     cursor_field = "timestamp"
-    fields = ("id", "caption", "timestamp", "permalink", "media_type", "media_product_type",
-              "username", "comments_count")
+    fields = (
+        "id",
+        "caption",
+        "timestamp",
+        "permalink",
+        "media_type",
+        "media_product_type",
+        "username",
+        "comments_count",
+    )
     children = (CommentsStream,)
 
     def parse(self, record: dict, root_id: str | None, container_id: str | None) -> Item:
-        flags = {key: record[key] for key in ("media_type", "media_product_type")
-                 if record.get(key)}
+        flags = {
+            key: record[key] for key in ("media_type", "media_product_type") if record.get(key)
+        }
         return Item(
             platform="instagram",
             id=str(record["id"]),

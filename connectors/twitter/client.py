@@ -22,8 +22,8 @@ query of the request actually sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Iterator
 
 import requests
 import tweepy
@@ -48,7 +48,7 @@ class _Transport(HTTPAdapter):
 
     def send(self, request, **kwargs):
         if self._base and request.url.startswith(HOST):
-            request.url = self._base + request.url[len(HOST):]
+            request.url = self._base + request.url[len(HOST) :]
         kwargs["timeout"] = self._timeout
         return super().send(request, **kwargs)
 
@@ -67,9 +67,12 @@ class TwitterClient:
         self.settings = settings
         self.api_calls: dict[str, int] = {}
         self._redactor = retry.redact_logs(token, "tweepy.client")
-        self._tweepy = tweepy.Client(bearer_token=token, return_type=requests.Response,
-                                     wait_on_rate_limit=False)
-        self._tweepy.session.mount(HOST + "/", _Transport(settings.base_url, settings.timeout_seconds))
+        self._tweepy = tweepy.Client(
+            bearer_token=token, return_type=requests.Response, wait_on_rate_limit=False
+        )
+        self._tweepy.session.mount(
+            HOST + "/", _Transport(settings.base_url, settings.timeout_seconds)
+        )
 
     def get(self, endpoint: str, method: str, *args, **params) -> tuple[dict, RawPage]:
         """One call of a tweepy.Client method: (parsed body, raw page).
@@ -77,14 +80,18 @@ class TwitterClient:
         Raises:
             connectors.errors.ConnectorError subclasses.
         """
-        return retry.call(lambda: self._attempt(endpoint, method, args, params),
-                          platform="twitter", endpoint=endpoint,
-                          max_retries=self.settings.max_retries,
-                          backoff_seconds=self.settings.backoff_seconds,
-                          max_wait_seconds=self.settings.max_wait_seconds)
+        return retry.call(
+            lambda: self._attempt(endpoint, method, args, params),
+            platform="twitter",
+            endpoint=endpoint,
+            max_retries=self.settings.max_retries,
+            backoff_seconds=self.settings.backoff_seconds,
+            max_wait_seconds=self.settings.max_wait_seconds,
+        )
 
-    def pages(self, endpoint: str, method: str, *args, token_param: str = "pagination_token",
-              **params) -> Iterator[tuple[dict, RawPage]]:
+    def pages(
+        self, endpoint: str, method: str, *args, token_param: str = "pagination_token", **params
+    ) -> Iterator[tuple[dict, RawPage]]:
         """Every page of a listing, following meta.next_token."""
         seen: set[str] = set()
         for _ in range(self.settings.max_pages):
@@ -94,37 +101,55 @@ class TwitterClient:
             if not token:
                 return
             if token in seen:
-                raise BadResponse(f"twitter: {endpoint}: next_token repeats a page already "
-                                  "read; stopped instead of looping")
+                raise BadResponse(
+                    f"twitter: {endpoint}: next_token repeats a page already "
+                    "read; stopped instead of looping"
+                )
             seen.add(token)
             params[token_param] = token
-        raise BadResponse(f"twitter: {endpoint}: more than {self.settings.max_pages} pages in "
-                          "one listing; stopped")
+        raise BadResponse(
+            f"twitter: {endpoint}: more than {self.settings.max_pages} pages in "
+            "one listing; stopped"
+        )
 
     def close(self) -> None:
         """Close the HTTP connections (the client can still be used; it reconnects)."""
         self._tweepy.session.close()
 
-    def _attempt(self, endpoint: str, method: str, args: tuple, params: dict) -> tuple[dict, RawPage]:
+    def _attempt(
+        self, endpoint: str, method: str, args: tuple, params: dict
+    ) -> tuple[dict, RawPage]:
         self.api_calls[endpoint] = self.api_calls.get(endpoint, 0) + 1
         try:
             response = getattr(self._tweepy, method)(*args, **params)
         except tweepy.HTTPException as exc:
-            raise classify(exc.response.status_code if exc.response is not None else 0,
-                           exc.response, endpoint, self.conn_id) from None
+            raise classify(
+                exc.response.status_code if exc.response is not None else 0,
+                exc.response,
+                endpoint,
+                self.conn_id,
+            ) from None
         except requests.Timeout:
-            raise retry.Retry("transient", f"no answer within {self.settings.timeout_seconds:g} s") from None
+            raise retry.Retry(
+                "transient", f"no answer within {self.settings.timeout_seconds:g} s"
+            ) from None
         except requests.RequestException as exc:
             raise retry.Retry("transient", f"connection failed ({type(exc).__name__})") from None
         text = response.text
         try:
             body = response.json()
         except ValueError:
-            raise retry.Retry("bad", "the body is not valid JSON (malformed or truncated)") from None
+            raise retry.Retry(
+                "bad", "the body is not valid JSON (malformed or truncated)"
+            ) from None
         if not isinstance(body, dict):
             raise retry.Retry("bad", "the body is not a JSON object")
         if "errors" in body and "data" not in body and "meta" not in body:
             raise ConnectorError(f"twitter: {endpoint}: {detail(response) or 'error without data'}")
-        raw = RawPage(endpoint=endpoint, request=f"GET {response.request.path_url}",
-                      body=self._redactor.scrub(text), received_at=datetime.now(timezone.utc))
+        raw = RawPage(
+            endpoint=endpoint,
+            request=f"GET {response.request.path_url}",
+            body=self._redactor.scrub(text),
+            received_at=datetime.now(timezone.utc),
+        )
         return body, raw

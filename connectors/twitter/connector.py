@@ -32,8 +32,8 @@ monthly read cap.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
 from connectors.base import Batch, FetchResult, FetchState, Scope
 from connectors.twitter import streams
@@ -49,8 +49,9 @@ def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def conversation_queries(conversations: list[str], max_chars: int,
-                         exclude: str = "") -> list[tuple[str, list[str]]]:
+def conversation_queries(
+    conversations: list[str], max_chars: int, exclude: str = ""
+) -> list[tuple[str, list[str]]]:
     """Queries "(conversation_id:A OR conversation_id:B ...) EXCLUDE" of at most max_chars.
 
     Returns (query, the conversations it covers) pairs, in the order given.
@@ -88,8 +89,9 @@ class TwitterConnector:
 
     platform = "twitter"
 
-    def __init__(self, account, credentials, settings: TwitterSettings,
-                 client: TwitterClient | None = None) -> None:
+    def __init__(
+        self, account, credentials, settings: TwitterSettings, client: TwitterClient | None = None
+    ) -> None:
         self.account = account
         self.settings = settings
         self.client = client or TwitterClient(credentials.conn_id, credentials.token, settings)
@@ -101,8 +103,12 @@ class TwitterConnector:
 
     def result(self) -> FetchResult:
         """Watermarks, complete scopes, calls per endpoint (retries included)."""
-        return FetchResult(watermarks=dict(self._marks), complete_scopes=list(self._scopes),
-                           api_calls=dict(self.client.api_calls), quota_units={})
+        return FetchResult(
+            watermarks=dict(self._marks),
+            complete_scopes=list(self._scopes),
+            api_calls=dict(self.client.api_calls),
+            quota_units={},
+        )
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
         """Yield one batch per page received; see the module docstring."""
@@ -123,24 +129,30 @@ class TwitterConnector:
             params = dict(stream.params)
             params["max_results"] = self._size(stream)
             mark = state.watermarks.get(stream.name)
-            if state.until is None and mark and mark.isdigit() \
-                    and streams.snowflake_time(mark) < lookback:
+            if (
+                state.until is None
+                and mark
+                and mark.isdigit()
+                and streams.snowflake_time(mark) < lookback
+            ):
                 params["since_id"] = mark
             else:
                 params["start_time"] = _iso(lookback)
             if state.until is not None:
                 params["end_time"] = _iso(state.until)
             newest = int(mark) if mark and mark.isdigit() else None
-            for body, raw in self.client.pages(stream.name, stream.method, account,
-                                               token_param=stream.token_param, **params):
+            for body, raw in self.client.pages(
+                stream.name, stream.method, account, token_param=stream.token_param, **params
+            ):
                 items = list(stream.items(body))
                 for tweet in body.get("data") or []:
                     tweet_id = int(tweet["id"])
                     newest = max(newest or tweet_id, tweet_id)
                     if self._councils(tweet, stream):
                         conversation = str(tweet.get("conversation_id") or tweet["id"])
-                        conversations[conversation] = max(conversations.get(conversation, 0),
-                                                          tweet_id)
+                        conversations[conversation] = max(
+                            conversations.get(conversation, 0), tweet_id
+                        )
                 yield Batch(items, [raw])
             if newest is not None:
                 marks[stream.name] = str(newest)
@@ -163,8 +175,9 @@ class TwitterConnector:
             params.update(max_results=self._size(stream), start_time=_iso(search_since))
             if state.until is not None:
                 params["end_time"] = _iso(state.until)
-            for body, raw in self.client.pages(stream.name, stream.method, query,
-                                               token_param=stream.token_param, **params):
+            for body, raw in self.client.pages(
+                stream.name, stream.method, query, token_param=stream.token_param, **params
+            ):
                 yield Batch(list(stream.items(body)), [raw])  # replies only
             scopes += [Scope(since=search_since, root_id=c) for c in ids]
 
@@ -178,7 +191,9 @@ class TwitterConnector:
         if stream is self.tweets:
             return True
         conversation = str(tweet.get("conversation_id") or tweet["id"])
-        return conversation == str(tweet["id"]) or tweet.get("in_reply_to_user_id") == self.account.id
+        return (
+            conversation == str(tweet["id"]) or tweet.get("in_reply_to_user_id") == self.account.id
+        )
 
     def _size(self, stream: streams.TwitterStream) -> int:
         low, high = stream.max_results

@@ -40,7 +40,9 @@ def detail(response: requests.Response | None) -> str:
         return ""
     errors = body.get("errors") or []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    text = body.get("detail") or first.get("message") or first.get("detail") or body.get("title") or ""
+    text = (
+        body.get("detail") or first.get("message") or first.get("detail") or body.get("title") or ""
+    )
     return " ".join(str(text).split())[:300]
 
 
@@ -64,8 +66,9 @@ def rate_limit_wait(response: requests.Response | None, now: float | None = None
     return None
 
 
-def classify(status: int, response: requests.Response | None, endpoint: str,
-             conn_id: str) -> Exception:
+def classify(
+    status: int, response: requests.Response | None, endpoint: str, conn_id: str
+) -> Exception:
     """The exception for a non-2xx response (see the table above)."""
     why = detail(response)
     if status == 429:

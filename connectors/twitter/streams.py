@@ -16,8 +16,9 @@ X API v2 tweets as canonical items:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar
 
 from kernel.items import Item, parse_timestamp
 
@@ -78,16 +79,28 @@ class TwitterStream:
         if record.get("in_reply_to_user_id"):
             flags["in_reply_to_user_id"] = str(record["in_reply_to_user_id"])
         if record.get("referenced_tweets"):
-            flags["referenced_tweets"] = [{"type": r.get("type"), "id": str(r.get("id"))}
-                                          for r in record["referenced_tweets"]]
+            flags["referenced_tweets"] = [
+                {"type": r.get("type"), "id": str(r.get("id"))} for r in record["referenced_tweets"]
+            ]
         return Item(
-            platform=PLATFORM, id=tweet_id, kind=kind, account=account, author_id=author,
-            author_name=username, is_own=own, parent_id=parent, root_id=conversation,
+            platform=PLATFORM,
+            id=tweet_id,
+            kind=kind,
+            account=account,
+            author_id=author,
+            author_name=username,
+            is_own=own,
+            parent_id=parent,
+            root_id=conversation,
             created_at=parse_timestamp(record.get("created_at"), "created_at"),
             text=record.get("text") or "",
-            url=(f"https://x.com/{username}/status/{tweet_id}" if username
-                 else f"https://x.com/i/web/status/{tweet_id}"),
-            flags=flags)
+            url=(
+                f"https://x.com/{username}/status/{tweet_id}"
+                if username
+                else f"https://x.com/i/web/status/{tweet_id}"
+            ),
+            flags=flags,
+        )
 
     def items(self, body: dict) -> Iterator[Item]:
         """The items of one response page (data, with authors from includes.users)."""

@@ -28,9 +28,8 @@ with QuotaExhausted before sending the request.
 from __future__ import annotations
 
 import json
-import socket
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Iterator
 from urllib.parse import urlencode
 
 import httplib2
@@ -43,8 +42,12 @@ from connectors.errors import BadResponse, QuotaExhausted
 from connectors.youtube.errors import classify
 from connectors.youtube.settings import YouTubeSettings
 
-LIBRARY_LOGGERS = ("googleapiclient.discovery", "googleapiclient.http", "googleapiclient.model",
-                   "googleapiclient.discovery_cache")
+LIBRARY_LOGGERS = (
+    "googleapiclient.discovery",
+    "googleapiclient.http",
+    "googleapiclient.model",
+    "googleapiclient.discovery_cache",
+)
 UNITS = {"channels": 1, "playlistItems": 1, "videos": 1, "commentThreads": 1, "comments": 1}
 
 
@@ -58,8 +61,9 @@ class YouTubeClient:
         oauth: send the token as `Authorization: Bearer` instead of `key=`.
     """
 
-    def __init__(self, conn_id: str, token: str, settings: YouTubeSettings,
-                 oauth: bool = False) -> None:
+    def __init__(
+        self, conn_id: str, token: str, settings: YouTubeSettings, oauth: bool = False
+    ) -> None:
         self.conn_id = conn_id
         self.settings = settings
         self.api_calls: dict[str, int] = {}
@@ -69,9 +73,14 @@ class YouTubeClient:
         options = {"api_endpoint": settings.base_url + "/"} if settings.base_url else None
         self._collections: dict = {}
         self._service = discovery.build(
-            "youtube", "v3", developerKey=None if oauth else token,
+            "youtube",
+            "v3",
+            developerKey=None if oauth else token,
             http=httplib2.Http(timeout=settings.timeout_seconds),
-            static_discovery=True, cache_discovery=False, client_options=options)
+            static_discovery=True,
+            cache_discovery=False,
+            client_options=options,
+        )
 
     def list(self, resource: str, params: dict[str, str]) -> tuple[dict, RawPage]:
         """One list call: (parsed body, raw page).
@@ -80,11 +89,14 @@ class YouTubeClient:
             connectors.errors.ConnectorError subclasses; ObjectGone on 404.
         """
         endpoint = f"youtube.{resource}"
-        return retry.call(lambda: self._attempt(resource, endpoint, params),
-                          platform="youtube", endpoint=endpoint,
-                          max_retries=self.settings.max_retries,
-                          backoff_seconds=self.settings.backoff_seconds,
-                          max_wait_seconds=self.settings.max_wait_seconds)
+        return retry.call(
+            lambda: self._attempt(resource, endpoint, params),
+            platform="youtube",
+            endpoint=endpoint,
+            max_retries=self.settings.max_retries,
+            backoff_seconds=self.settings.backoff_seconds,
+            max_wait_seconds=self.settings.max_wait_seconds,
+        )
 
     def pages(self, resource: str, params: dict[str, str]) -> Iterator[tuple[dict, RawPage]]:
         """Every page of a listing, following nextPageToken."""
@@ -97,12 +109,16 @@ class YouTubeClient:
             if not token:
                 return
             if token in seen:
-                raise BadResponse(f"youtube: youtube.{resource}: nextPageToken repeats a page "
-                                  "already read; stopped instead of looping")
+                raise BadResponse(
+                    f"youtube: youtube.{resource}: nextPageToken repeats a page "
+                    "already read; stopped instead of looping"
+                )
             seen.add(token)
             params["pageToken"] = token
-        raise BadResponse(f"youtube: youtube.{resource}: more than {self.settings.max_pages} "
-                          "pages in one listing; stopped")
+        raise BadResponse(
+            f"youtube: youtube.{resource}: more than {self.settings.max_pages} "
+            "pages in one listing; stopped"
+        )
 
     def close(self) -> None:
         """Close the HTTP connections (the client can still be used; it reconnects)."""
@@ -112,12 +128,16 @@ class YouTubeClient:
     def units_spent(self) -> int:
         return sum(self.quota_units.values())
 
-    def _attempt(self, resource: str, endpoint: str, params: dict[str, str]) -> tuple[dict, RawPage]:
+    def _attempt(
+        self, resource: str, endpoint: str, params: dict[str, str]
+    ) -> tuple[dict, RawPage]:
         units = UNITS[resource]
         if self.units_spent + units > self.settings.daily_quota:
-            raise QuotaExhausted(f"youtube: {endpoint}: this run has spent {self.units_spent} "
-                                 f"units; one more call would exceed the daily budget of "
-                                 f"{self.settings.daily_quota}")
+            raise QuotaExhausted(
+                f"youtube: {endpoint}: this run has spent {self.units_spent} "
+                f"units; one more call would exceed the daily budget of "
+                f"{self.settings.daily_quota}"
+            )
         self.api_calls[endpoint] = self.api_calls.get(endpoint, 0) + 1
         self.quota_units[endpoint] = self.quota_units.get(endpoint, 0) + units
         collection = self._collections.get(resource)
@@ -131,19 +151,28 @@ class YouTubeClient:
             _, content = request.execute(num_retries=0)
         except HttpError as exc:
             # str(exc) holds the request URL, key included: never used.
-            raise classify(exc.resp.status, exc.content, exc.resp.get("retry-after"), endpoint,
-                           self.conn_id) from None
-        except (TimeoutError, socket.timeout):
-            raise retry.Retry("transient", f"no answer within {self.settings.timeout_seconds:g} s") from None
+            raise classify(
+                exc.resp.status, exc.content, exc.resp.get("retry-after"), endpoint, self.conn_id
+            ) from None
+        except TimeoutError:
+            raise retry.Retry(
+                "transient", f"no answer within {self.settings.timeout_seconds:g} s"
+            ) from None
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise retry.Retry("transient", f"connection failed ({type(exc).__name__})") from None
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
         try:
             body = json.loads(text)
         except ValueError:
-            raise retry.Retry("bad", "the body is not valid JSON (malformed or truncated)") from None
+            raise retry.Retry(
+                "bad", "the body is not valid JSON (malformed or truncated)"
+            ) from None
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise retry.Retry("bad", "the body is not a YouTube list response")
-        raw = RawPage(endpoint=endpoint, request=request_line, body=self._redactor.scrub(text),
-                      received_at=datetime.now(timezone.utc))
+        raw = RawPage(
+            endpoint=endpoint,
+            request=request_line,
+            body=self._redactor.scrub(text),
+            received_at=datetime.now(timezone.utc),
+        )
         return body, raw

@@ -28,16 +28,16 @@ that has more than 5 replies — re-read so that edits and deletions in it are s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Iterator
 
-from kernel.items import parse_timestamp
 from connectors.base import Batch, FetchResult, FetchState, Scope
 from connectors.errors import ConnectorError
 from connectors.youtube import streams
 from connectors.youtube.client import YouTubeClient
 from connectors.youtube.errors import ObjectGone
 from connectors.youtube.settings import YouTubeSettings
+from kernel.items import parse_timestamp
 
 
 def _floor(mark: str | None, lookback: datetime) -> datetime:
@@ -67,12 +67,15 @@ class YouTubeConnector:
 
     platform = "youtube"
 
-    def __init__(self, account, credentials, settings: YouTubeSettings,
-                 client: YouTubeClient | None = None) -> None:
+    def __init__(
+        self, account, credentials, settings: YouTubeSettings, client: YouTubeClient | None = None
+    ) -> None:
         self.account = account
         token = credentials.token
-        oauth = str(credentials.extra.get("auth", "")).lower() in ("oauth", "bearer") \
-            or token.startswith("ya29.")
+        oauth = str(credentials.extra.get("auth", "")).lower() in (
+            "oauth",
+            "bearer",
+        ) or token.startswith("ya29.")
         self.client = client or YouTubeClient(credentials.conn_id, token, settings, oauth=oauth)
         self.settings = settings
         self.channels = streams.ChannelsStream(account)
@@ -85,9 +88,12 @@ class YouTubeConnector:
 
     def result(self) -> FetchResult:
         """Watermarks, complete scopes, calls and quota units per endpoint (retries included)."""
-        return FetchResult(watermarks=dict(self._marks), complete_scopes=list(self._scopes),
-                           api_calls=dict(self.client.api_calls),
-                           quota_units=dict(self.client.quota_units))
+        return FetchResult(
+            watermarks=dict(self._marks),
+            complete_scopes=list(self._scopes),
+            api_calls=dict(self.client.api_calls),
+            quota_units=dict(self.client.quota_units),
+        )
 
     def fetch(self, state: FetchState) -> Iterator[Batch]:
         """Yield one batch per page received; see the module docstring."""
@@ -111,8 +117,11 @@ class YouTubeConnector:
         video_floor = _floor(state.watermarks.get(streams.MARK_VIDEOS), lookback)
         window: dict[str, datetime] = {}
         newest_video: datetime | None = None
-        params = {**self.uploads.params, "playlistId": uploads,
-                  "maxResults": str(min(self.uploads.max_results, self.settings.page_size))}
+        params = {
+            **self.uploads.params,
+            "playlistId": uploads,
+            "maxResults": str(min(self.uploads.max_results, self.settings.page_size)),
+        }
         for body, raw in self.client.pages(self.uploads.resource, params):
             oldest = None
             for entry in body.get("items") or []:
@@ -134,8 +143,11 @@ class YouTubeConnector:
         thread_floor = _floor(state.watermarks.get(streams.MARK_THREADS), lookback)
         referenced: set[str] = set()
         newest_thread: datetime | None = None
-        params = {**self.threads.params, "allThreadsRelatedToChannelId": channel,
-                  "maxResults": str(self.settings.page_size)}
+        params = {
+            **self.threads.params,
+            "allThreadsRelatedToChannelId": channel,
+            "maxResults": str(self.settings.page_size),
+        }
         for body, raw in self.client.pages(self.threads.resource, params):
             items, pages, oldest = [], [raw], None
             for thread in body.get("items") or []:
@@ -147,9 +159,13 @@ class YouTubeConnector:
                     try:
                         replies = []
                         for reply_body, reply_raw in self.client.pages(
-                                self.replies.resource,
-                                {**self.replies.params, "parentId": thread["id"],
-                                 "maxResults": str(self.settings.page_size)}):
+                            self.replies.resource,
+                            {
+                                **self.replies.params,
+                                "parentId": thread["id"],
+                                "maxResults": str(self.settings.page_size),
+                            },
+                        ):
                             replies.extend(reply_body.get("items") or [])
                             pages.append(reply_raw)
                     except ObjectGone:
@@ -167,24 +183,31 @@ class YouTubeConnector:
         # 4. the videos themselves, 50 ids a call.
         ids = list(window) + sorted(referenced)
         for start in range(0, len(ids), self.videos.ids_per_call):
-            chunk = ids[start:start + self.videos.ids_per_call]
-            body, raw = self.client.list(self.videos.resource,
-                                         {**self.videos.params, "id": ",".join(chunk)})
+            chunk = ids[start : start + self.videos.ids_per_call]
+            body, raw = self.client.list(
+                self.videos.resource, {**self.videos.params, "id": ",".join(chunk)}
+            )
             yield Batch([self.videos.parse(v) for v in body.get("items") or []], [raw])
 
         # The uploads were listed down to a floor at or before the look-back start.
         scopes = [Scope(since=lookback, kind="post")]
-        scopes += [Scope(since=None, root_id=video) for video, published in window.items()
-                   if published >= thread_floor]
+        scopes += [
+            Scope(since=None, root_id=video)
+            for video, published in window.items()
+            if published >= thread_floor
+        ]
         self._scopes = scopes
         self._marks = marks
 
     def _uploads_playlist(self, channel: str) -> tuple[str, Batch]:
-        body, raw = self.client.list(self.channels.resource,
-                                     {**self.channels.params, "id": channel})
+        body, raw = self.client.list(
+            self.channels.resource, {**self.channels.params, "id": channel}
+        )
         for item in body.get("items") or []:
             uploads = self.channels.parse(item)
             if uploads:
                 return uploads, Batch([], [raw])
-        raise ConnectorError(f"youtube: channel {channel} was not found or has no uploads "
-                             "playlist; check the account id in the configuration")
+        raise ConnectorError(
+            f"youtube: channel {channel} was not found or has no uploads "
+            "playlist; check the account id in the configuration"
+        )

@@ -46,20 +46,24 @@ def parse_error(content: bytes | str) -> tuple[str, str, set[str]]:
     return (reasons[0] if reasons else ""), message, {r for r in reasons if r}
 
 
-def classify(status: int, content: bytes, retry_after: str | None, endpoint: str,
-             conn_id: str) -> Exception:
+def classify(
+    status: int, content: bytes, retry_after: str | None, endpoint: str, conn_id: str
+) -> Exception:
     """The exception for a non-2xx response (see the table above)."""
     reason, message, reasons = parse_error(content)
     what = reason or f"HTTP {status}"
     if reasons & QUOTA_REASONS:
-        return QuotaExhausted(f"youtube: {endpoint}: the daily quota is spent ({what}); "
-                              "not retried until it resets at midnight Pacific time")
+        return QuotaExhausted(
+            f"youtube: {endpoint}: the daily quota is spent ({what}); "
+            "not retried until it resets at midnight Pacific time"
+        )
     if status == 429 or reasons & RATE_REASONS:
         return Retry("rate", f"rate limited (HTTP {status} {what})", _seconds(retry_after))
     if status == 401:
         return CredentialsInvalid("youtube", conn_id, f"HTTP 401 {what}")
-    if (status == 400 and (reasons & KEY_REASONS or any(r.startswith("API_KEY") for r in reasons))) \
-            or (status == 403 and "API key" in message):
+    if (
+        status == 400 and (reasons & KEY_REASONS or any(r.startswith("API_KEY") for r in reasons))
+    ) or (status == 403 and "API key" in message):
         return CredentialsInvalid("youtube", conn_id, f"HTTP {status} {what}: {message}")
     if status == 404:
         return ObjectGone(f"youtube: {endpoint}: {what}")

@@ -20,8 +20,9 @@ Comments are asked for with textFormat=plainText, so textDisplay is the text as 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar
 
 from kernel.items import Item, parse_timestamp
 
@@ -58,8 +59,10 @@ class ChannelsStream(YouTubeStream):
 
     name = "youtube.channels"
     resource = "channels"
-    params = {"part": "contentDetails",
-              "fields": "items(id,contentDetails/relatedPlaylists/uploads)"}
+    params = {
+        "part": "contentDetails",
+        "fields": "items(id,contentDetails/relatedPlaylists/uploads)",
+    }
 
     def parse(self, record: dict) -> str | None:
         """The uploads playlist id, if the record is the account's channel and has one."""
@@ -119,12 +122,20 @@ class VideosStream(YouTubeStream):
             flags["paid_product_placement"] = bool(placement["hasPaidProductPlacement"])
         channel = snippet.get("channelId") or ""
         return Item(
-            platform=PLATFORM, id=record["id"], kind="post", account=self.account.id,
-            author_id=channel, author_name=snippet.get("channelTitle") or "",
-            is_own=channel == self.account.id, parent_id=None, root_id=record["id"],
+            platform=PLATFORM,
+            id=record["id"],
+            kind="post",
+            account=self.account.id,
+            author_id=channel,
+            author_name=snippet.get("channelTitle") or "",
+            is_own=channel == self.account.id,
+            parent_id=None,
+            root_id=record["id"],
             created_at=parse_timestamp(snippet.get("publishedAt"), "snippet.publishedAt"),
             text=f"{title}\n\n{description}" if description else title,
-            url=WATCH + record["id"], flags=flags)
+            url=WATCH + record["id"],
+            flags=flags,
+        )
 
 
 class CommentsStream(YouTubeStream):
@@ -135,8 +146,7 @@ class CommentsStream(YouTubeStream):
     parent = "youtube.commentThreads"
     params = {"part": "snippet", "textFormat": "plainText"}
 
-    def parse(self, record: dict, root_id: str, parent_id: str,
-              flags: dict | None = None) -> Item:
+    def parse(self, record: dict, root_id: str, parent_id: str, flags: dict | None = None) -> Item:
         """A youtube#comment (top-level or reply) as a comment.
 
         Args:
@@ -151,12 +161,20 @@ class CommentsStream(YouTubeStream):
         if text is None:
             text = snippet.get("textOriginal") or ""
         return Item(
-            platform=PLATFORM, id=record["id"], kind="comment", account=self.account.id,
-            author_id=author, author_name=snippet.get("authorDisplayName") or "",
-            is_own=bool(author) and author == self.account.id, parent_id=parent_id,
+            platform=PLATFORM,
+            id=record["id"],
+            kind="comment",
+            account=self.account.id,
+            author_id=author,
+            author_name=snippet.get("authorDisplayName") or "",
+            is_own=bool(author) and author == self.account.id,
+            parent_id=parent_id,
             root_id=root_id,
             created_at=parse_timestamp(snippet.get("publishedAt"), "snippet.publishedAt"),
-            text=text, url=f"{WATCH}{root_id}&lc={record['id']}", flags=dict(flags or {}))
+            text=text,
+            url=f"{WATCH}{root_id}&lc={record['id']}",
+            flags=dict(flags or {}),
+        )
 
 
 class CommentThreadsStream(YouTubeStream):
@@ -187,10 +205,11 @@ class CommentThreadsStream(YouTubeStream):
         snippet = record.get("snippet") or {}
         top = snippet.get("topLevelComment") or {}
         video = self.root(record)
-        yield self.comments.parse(top, video, video,
-                                  {"totalReplyCount": int(snippet.get("totalReplyCount") or 0)})
+        yield self.comments.parse(
+            top, video, video, {"totalReplyCount": int(snippet.get("totalReplyCount") or 0)}
+        )
         carried = (record.get("replies") or {}).get("comments") or []
-        for reply in (carried if replies is None else replies):
+        for reply in carried if replies is None else replies:
             parent = (reply.get("snippet") or {}).get("parentId") or top.get("id")
             yield self.comments.parse(reply, video, parent)
 

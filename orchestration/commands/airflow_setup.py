@@ -16,16 +16,24 @@ from kernel.errors import UserError
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "airflow-setup", help="migrate Airflow's database, create the pools (and the warehouse)",
+        "airflow-setup",
+        help="migrate Airflow's database, create the pools (and the warehouse)",
         description="Prepare Airflow for the channelwatch DAGs: run `airflow db migrate`, "
-                    "create or resize one pool per platform (channelwatch_<platform>, sized "
-                    "by monitoring.pools), and with --warehouse migrate the warehouse too. "
-                    "Airflow is configured by its own environment (AIRFLOW_HOME, "
-                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, ...).")
-    parser.add_argument("--skip-migrate", action="store_true",
-                        help="do not run `airflow db migrate` (the database is already current)")
-    parser.add_argument("--warehouse", action="store_true",
-                        help="also migrate the warehouse (like `channelwatch db upgrade`)")
+        "create or resize one pool per platform (channelwatch_<platform>, sized "
+        "by monitoring.pools), and with --warehouse migrate the warehouse too. "
+        "Airflow is configured by its own environment (AIRFLOW_HOME, "
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, ...).",
+    )
+    parser.add_argument(
+        "--skip-migrate",
+        action="store_true",
+        help="do not run `airflow db migrate` (the database is already current)",
+    )
+    parser.add_argument(
+        "--warehouse",
+        action="store_true",
+        help="also migrate the warehouse (like `channelwatch db upgrade`)",
+    )
     add_config_option(parser)
     parser.set_defaults(func=_setup)
 
@@ -41,8 +49,10 @@ def _setup(args: argparse.Namespace) -> int:
         progress("migrating Airflow's metadata database")
         result = run_airflow(["db", "migrate"], os.environ, home / "logs" / "db-migrate.log")
         if result.returncode != 0:
-            raise UserError(f"`airflow db migrate` failed (exit {result.returncode}); "
-                            f"see {result.log}:\n{result.tail(15)}")
+            raise UserError(
+                f"`airflow db migrate` failed (exit {result.returncode}); "
+                f"see {result.log}:\n{result.tail(15)}"
+            )
     from orchestration.tasks import ensure_pools
 
     for name, slots in ensure_pools(settings).items():

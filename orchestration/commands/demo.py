@@ -35,20 +35,38 @@ DEMO_SEED = 7
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "demo", help="run the whole pipeline through Airflow on the local API sandbox",
+        "demo",
+        help="run the whole pipeline through Airflow on the local API sandbox",
         description="Generate several days of activity for all four platforms, serve it "
-                    "from the local API sandbox, and run the real DAGs with `airflow dags "
-                    "test` (ingestion, housekeeping, checks and report) into a SQLite "
-                    "warehouse under var/demo/. Prints the path of the day's report last.")
-    parser.add_argument("--days", type=int, default=DEMO_DAYS,
-                        help=f"days of activity to generate (default {DEMO_DAYS})")
-    parser.add_argument("--per-day", type=int, default=DEMO_PER_DAY,
-                        help=f"public items per platform per day (default {DEMO_PER_DAY})")
+        "from the local API sandbox, and run the real DAGs with `airflow dags "
+        "test` (ingestion, housekeeping, checks and report) into a SQLite "
+        "warehouse under var/demo/. Prints the path of the day's report last.",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=DEMO_DAYS,
+        help=f"days of activity to generate (default {DEMO_DAYS})",
+    )
+    parser.add_argument(
+        "--per-day",
+        type=int,
+        default=DEMO_PER_DAY,
+        help=f"public items per platform per day (default {DEMO_PER_DAY})",
+    )
     parser.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed")
-    parser.add_argument("--workdir", default="var", metavar="DIR",
-                        help="where var/demo and var/airflow go (default ./var)")
-    parser.add_argument("--reports", default="reports", metavar="DIR",
-                        help="where the report is written (default ./reports)")
+    parser.add_argument(
+        "--workdir",
+        default="var",
+        metavar="DIR",
+        help="where var/demo and var/airflow go (default ./var)",
+    )
+    parser.add_argument(
+        "--reports",
+        default="reports",
+        metavar="DIR",
+        help="where the report is written (default ./reports)",
+    )
     parser.set_defaults(func=_demo)
 
 
@@ -59,12 +77,15 @@ def demo_config(base_url: str, warehouse_url: str, reports: Path) -> dict:
     return {
         "council": "Bracknell Forest Council",
         "accounts": {
-            platform: [{"id": acc_id, "handle": handle, "name": name,
-                        "conn_id": f"cw_{platform}"}]
+            platform: [{"id": acc_id, "handle": handle, "name": name, "conn_id": f"cw_{platform}"}]
             for platform, (acc_id, handle, name) in DEFAULT_ACCOUNTS.items()
         },
-        "api": {"base_url": base_url, "timeout_seconds": 10, "max_retries": 3,
-                "max_wait_seconds": 5},
+        "api": {
+            "base_url": base_url,
+            "timeout_seconds": 10,
+            "max_retries": 3,
+            "max_wait_seconds": 5,
+        },
         "report": {"out_dir": str(reports)},
         "warehouse_url": warehouse_url,
     }
@@ -72,11 +93,15 @@ def demo_config(base_url: str, warehouse_url: str, reports: Path) -> dict:
 
 def demo_connections() -> dict[str, str]:
     """Fake tokens for every account connection and the pseudonymisation key."""
-    env = {f"AIRFLOW_CONN_CW_{p.upper()}":
-           json.dumps({"conn_type": "generic", "password": f"demo-{p}-token"})
-           for p in ("facebook", "instagram", "youtube", "twitter")}
-    env["AIRFLOW_CONN_CW_PSEUDONYM"] = json.dumps({"conn_type": "generic",
-                                                   "password": "demo-pseudonym-key"})
+    env = {
+        f"AIRFLOW_CONN_CW_{p.upper()}": json.dumps(
+            {"conn_type": "generic", "password": f"demo-{p}-token"}
+        )
+        for p in ("facebook", "instagram", "youtube", "twitter")
+    }
+    env["AIRFLOW_CONN_CW_PSEUDONYM"] = json.dumps(
+        {"conn_type": "generic", "password": "demo-pseudonym-key"}
+    )
     return env
 
 
@@ -87,11 +112,11 @@ def _step(n: int, total: int, message: str) -> None:
 def _demo(args: argparse.Namespace) -> int:
     import yaml
 
+    from channelwatch.warehouse import make_engine, upgrade
     from orchestration.local import local_env, run_airflow, run_state, task_outcomes
     from orchestration.tasks import HOUSEKEEPING_DAG, INGESTION_DAG, REPORT_DAG
     from sandbox import server
     from sandbox.generate import generate
-    from channelwatch.warehouse import make_engine, upgrade
 
     if not 1 <= args.days <= 60:
         raise UserError(f"--days {args.days}: must be 1-60")
@@ -124,20 +149,26 @@ def _demo(args: argparse.Namespace) -> int:
         config_path = demo_dir / "channelwatch.yml"
         config_path.write_text(
             "# Written by `channelwatch demo`; see channelwatch.example.yml for every key.\n"
-            + yaml.safe_dump(demo_config(sandbox.url, warehouse_url, reports), sort_keys=False))
+            + yaml.safe_dump(demo_config(sandbox.url, warehouse_url, reports), sort_keys=False)
+        )
         engine = make_engine(warehouse_url)
         upgrade(engine)
         engine.dispose()
         _step(3, total, f"configuration {config_path}, warehouse {demo_dir / 'warehouse.db'}")
 
         # 4. Airflow: metadata database, pools.
-        env = local_env(airflow_home, config=config_path, warehouse_url=warehouse_url,
-                        extra={**demo_connections(), "CHANNELWATCH_DEADLINE_ALERTS": "off"})
+        env = local_env(
+            airflow_home,
+            config=config_path,
+            warehouse_url=warehouse_url,
+            extra={**demo_connections(), "CHANNELWATCH_DEADLINE_ALERTS": "off"},
+        )
         _step(4, total, f"preparing Airflow in {airflow_home} (db migrate, pools)")
         setup = _run_cli(["airflow-setup"], env, logs / "airflow-setup.log")
         if setup.returncode != 0:
-            raise UserError(f"`channelwatch airflow-setup` failed; see {setup.log}:\n"
-                            f"{setup.tail(20)}")
+            raise UserError(
+                f"`channelwatch airflow-setup` failed; see {setup.log}:\n{setup.tail(20)}"
+            )
 
         # 5. the DAGs, for real, through `airflow dags test`: first as of yesterday evening
         # (the sandbox's clock set back, so the APIs show what existed then), then now, so
@@ -153,20 +184,27 @@ def _demo(args: argparse.Namespace) -> int:
                 # they start, so the checks and the report come after the ingestion they
                 # count. (Ingestion runs are recorded at the wall clock, so yesterday's
                 # report lists the accounts as not ingested by then: they really were not.)
-                logical = clock if clock is yesterday else \
-                    datetime.now(timezone.utc).replace(microsecond=0)
-                result = run_airflow(["dags", "test", dag_id, logical.isoformat()], env,
-                                     logs / f"{dag_id}-{logical:%Y%m%dT%H%M}.log")
+                logical = (
+                    clock
+                    if clock is yesterday
+                    else datetime.now(timezone.utc).replace(microsecond=0)
+                )
+                result = run_airflow(
+                    ["dags", "test", dag_id, logical.isoformat()],
+                    env,
+                    logs / f"{dag_id}-{logical:%Y%m%dT%H%M}.log",
+                )
                 outcomes = task_outcomes(result.log)
-                state = run_state(result.log) or ("success" if result.returncode == 0
-                                                  else "failed")
-                progress(f"      {dag_id} @ {logical.isoformat()}: {state} in "
-                         f"{result.seconds:.0f} s")
+                state = run_state(result.log) or ("success" if result.returncode == 0 else "failed")
+                progress(
+                    f"      {dag_id} @ {logical.isoformat()}: {state} in {result.seconds:.0f} s"
+                )
                 for task, task_state in outcomes.items():
                     progress(f"        {task}: {task_state}")
                 if result.returncode != 0 or state != "success":
-                    raise UserError(f"DAG {dag_id} did not succeed; its log is {result.log}:\n"
-                                    f"{result.tail(30)}")
+                    raise UserError(
+                        f"DAG {dag_id} did not succeed; its log is {result.log}:\n{result.tail(30)}"
+                    )
     finally:
         sandbox.stop()
 
@@ -175,8 +213,12 @@ def _demo(args: argparse.Namespace) -> int:
     html = reports / day / "report.html"
     if not html.exists():
         raise UserError(f"the report DAG succeeded but {html} is missing")
-    _step(6, total, f"done in {time.monotonic() - started:.0f} s; the report, its CSV and "
-                    f"JSON are in {html.parent}")
+    _step(
+        6,
+        total,
+        f"done in {time.monotonic() - started:.0f} s; the report, its CSV and "
+        f"JSON are in {html.parent}",
+    )
     print(os.path.relpath(html) if html.is_relative_to(Path.cwd()) else html)
     return 0
 
@@ -197,6 +239,12 @@ def _run_cli(args: list[str], env: dict[str, str], log: Path):
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.run([sys.executable, "-m", "channelwatch", *args], env=env,
-                              stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT), timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-m", "channelwatch", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=str(ROOT),
+            timeout=600,
+        )
     return AirflowRun(args, proc.returncode, time.monotonic() - started, log)

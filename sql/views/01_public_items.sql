@@ -7,7 +7,11 @@ source_items as (
 ),
 
 accounts_named as (
-    select platform, account_id, display_name from accounts
+    select
+        platform,
+        account_id,
+        display_name
+    from accounts
 ),
 
 final as (

@@ -10,19 +10,26 @@ responses as (
 ),
 
 live_items as (
-    select platform, item_id, kind, account_id, root_id, text, url
+    select
+        platform,
+        item_id,
+        kind,
+        account_id,
+        root_id,
+        text,
+        url
     from items
     where deleted_at is null
 ),
 
 clock as (
--- dialect: sqlite
+    -- dialect: sqlite
     select cast(strftime('%s', max(computed_at)) as integer) as now_epoch
     from item_responses
--- dialect: postgresql
+    -- dialect: postgresql
     select cast(extract(epoch from max(computed_at)) as bigint) as now_epoch
     from item_responses
--- dialect: end
+    -- dialect: end
 ),
 
 ages as (
@@ -32,8 +39,19 @@ ages as (
         sum(
             case
                 when c.closes_epoch <= r.created_epoch or c.opens_epoch >= k.now_epoch then 0
-                else (case when c.closes_epoch < k.now_epoch then c.closes_epoch else k.now_epoch end)
-                   - (case when c.opens_epoch > r.created_epoch then c.opens_epoch else r.created_epoch end)
+                else
+                    (
+                        case
+                            when c.closes_epoch < k.now_epoch then c.closes_epoch
+                            else k.now_epoch
+                        end
+                    )
+                    - (
+                        case
+                            when c.opens_epoch > r.created_epoch then c.opens_epoch
+                            else r.created_epoch
+                        end
+                    )
             end
         ) / 3600.0 as age_business_hours
     from responses as r

@@ -8,11 +8,11 @@ source_findings as (
 
 dated as (
     select
--- dialect: sqlite
+        -- dialect: sqlite
         date(detected_at) as day,
--- dialect: postgresql
+        -- dialect: postgresql
         cast(detected_at at time zone 'UTC' as date) as day,
--- dialect: end
+        -- dialect: end
         category,
         status
     from source_findings

@@ -35,16 +35,27 @@ print(" ".join(names))
 
 
 def test_the_import_contracts_hold():
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "lint-imports")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "lint-imports")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "Contracts: 5 kept, 0 broken." in out.stdout
 
 
 def test_the_core_imports_and_runs_its_commands_without_airflow():
-    out = subprocess.run([sys.executable, "-c", _NO_AIRFLOW], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_AIRFLOW],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     # Without Airflow the core's commands are all there; the adapter's two are not.
     commands = out.stdout.split()

@@ -12,16 +12,16 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from checks import Finding  # re-exported: the report tests build findings from here
-from kernel.businesstime import add_business_hours, add_working_days
-from channelwatch.findings import sync_findings
-from kernel.items import Item
-from sandbox.scenario import Thread, generate_threads
 from sqlalchemy import select, update
 
+from channelwatch.findings import sync_findings
 from channelwatch.warehouse import derive, load
 from channelwatch.warehouse.schema import items as items_t
+from checks import Finding  # re-exported: the report tests build findings from here
 from connectors.base import FetchResult
+from kernel.businesstime import add_business_hours, add_working_days
+from kernel.items import Item
+from sandbox.scenario import Thread, generate_threads
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -39,8 +39,15 @@ OWN_RULES = {
     "personal_data": ("off_brand.personal_data", "high", "comms", "07700 900123"),
     "profanity": ("off_brand.profanity", "medium", "comms", "bloody"),
 }
-NEEDS_REPLY = {"question", "complaint", "problem", "request", "foi", "safeguarding",
-               "personal_data_public"}
+NEEDS_REPLY = {
+    "question",
+    "complaint",
+    "problem",
+    "request",
+    "foi",
+    "safeguarding",
+    "personal_data_public",
+}
 
 
 def thread_items(threads: list[Thread], at: datetime) -> list[Item]:
@@ -55,14 +62,29 @@ def thread_items(threads: list[Thread], at: datetime) -> list[Item]:
                 if e.at <= at:
                     text = e.text
             kind = t.kind if m is t.root else "comment"
-            out.append(Item(t.platform, m.key, kind, t.account_id, m.author_id, m.author_name,
-                            m.is_own, m.parent, t.root.key, m.created_at, text,
-                            f"https://{t.platform}.example/{m.key}", dict(m.flags)))
+            out.append(
+                Item(
+                    t.platform,
+                    m.key,
+                    kind,
+                    t.account_id,
+                    m.author_id,
+                    m.author_name,
+                    m.is_own,
+                    m.parent,
+                    t.root.key,
+                    m.created_at,
+                    text,
+                    f"https://{t.platform}.example/{m.key}",
+                    dict(m.flags),
+                )
+            )
     return out
 
 
-def labelled_findings(threads: list[Thread], items_now: list[Item], as_of: datetime,
-                      settings) -> list[Finding]:
+def labelled_findings(
+    threads: list[Thread], items_now: list[Item], as_of: datetime, settings
+) -> list[Finding]:
     """What the checks would find, from the scenario's labels."""
     bh = settings.business_hours
     target = bh.response_target_hours
@@ -84,7 +106,7 @@ def labelled_findings(threads: list[Thread], items_now: list[Item], as_of: datet
                 span = (start, start + len(word))
             elif not word:
                 span = (0, min(len(item.text), 40))
-            quoted = item.text[span[0]:span[1]] if span else ""
+            quoted = item.text[span[0] : span[1]] if span else ""
             due = None
             if rule.startswith("foi_request"):
                 due = add_working_days(item.created_at, 20, bh)
@@ -92,21 +114,53 @@ def labelled_findings(threads: list[Thread], items_now: list[Item], as_of: datet
                 due = item.created_at
             else:
                 due = add_business_hours(item.created_at, 4 if severity == "high" else 8, bh)
-            out.append(Finding(item.id, item.platform, rule.split(".")[0], rule, severity,
-                               f'matched "{quoted}"', route, due, as_of, span))
+            out.append(
+                Finding(
+                    item.id,
+                    item.platform,
+                    rule.split(".")[0],
+                    rule,
+                    severity,
+                    f'matched "{quoted}"',
+                    route,
+                    due,
+                    as_of,
+                    span,
+                )
+            )
         if not item.is_own and label in NEEDS_REPLY:
             due = add_business_hours(item.created_at, target, bh)
             replied = any(t > item.created_at for t in own_times.get(item.root_id, []))
             if not replied and due < as_of:
-                out.append(Finding(item.id, item.platform, "unanswered", "unanswered.sla_breach",
-                                   "medium", f"no reply from the council within {target:g} "
-                                   "business hours", "comms", due, as_of, None))
+                out.append(
+                    Finding(
+                        item.id,
+                        item.platform,
+                        "unanswered",
+                        "unanswered.sla_breach",
+                        "medium",
+                        f"no reply from the council within {target:g} business hours",
+                        "comms",
+                        due,
+                        as_of,
+                        None,
+                    )
+                )
     del visible
     return out
 
 
-def build_days(engine, settings, *, end_day: date, days: int = 8, per_day: int = 12,
-               seed: int = 7, real_checks: bool = False, extra_items=()) -> dict:
+def build_days(
+    engine,
+    settings,
+    *,
+    end_day: date,
+    days: int = 8,
+    per_day: int = 12,
+    seed: int = 7,
+    real_checks: bool = False,
+    extra_items=(),
+) -> dict:
     """Load `days` days of scenario data day by day, syncing findings each evening at 18:00.
 
     Returns {"threads", "items" (visible at the end), "now" (the last sync time)}.
@@ -122,8 +176,9 @@ def build_days(engine, settings, *, end_day: date, days: int = 8, per_day: int =
         visible = thread_items(threads, now) + [i for i in extra_items if i.created_at <= now]
         with engine.begin() as conn:
             load.sync_accounts(conn, settings, now)
-            stored = conn.execute(select(items_t.c.platform, items_t.c.item_id).where(
-                items_t.c.deleted_at.is_(None))).all()
+            stored = conn.execute(
+                select(items_t.c.platform, items_t.c.item_id).where(items_t.c.deleted_at.is_(None))
+            ).all()
             seen = {i.key for i in visible}
             for platform, account in settings.accounts.all():
                 mine = [i for i in visible if i.platform == platform]
@@ -132,12 +187,16 @@ def build_days(engine, settings, *, end_day: date, days: int = 8, per_day: int =
                 # Items gone from the API are marked deleted, as the connectors' scopes do.
                 gone = [k for k in stored if k[0] == platform and (k[0], k[1]) not in seen]
                 for _, item_id in gone:
-                    conn.execute(update(items_t).where(items_t.c.platform == platform,
-                                                       items_t.c.item_id == item_id)
-                                 .values(deleted_at=now))
+                    conn.execute(
+                        update(items_t)
+                        .where(items_t.c.platform == platform, items_t.c.item_id == item_id)
+                        .values(deleted_at=now)
+                    )
                 stats.deleted = len(gone)
-                result = FetchResult(api_calls={f"{platform}.posts": 3 + len(mine) // 25},
-                                     quota_units={f"{platform}.posts": 3 + len(mine) // 25})
+                result = FetchResult(
+                    api_calls={f"{platform}.posts": 3 + len(mine) // 25},
+                    quota_units={f"{platform}.posts": 3 + len(mine) // 25},
+                )
                 load.finish_run(conn, run_id, "success", stats, result, now=now)
         if real_checks:
             import checks

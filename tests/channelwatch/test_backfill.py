@@ -43,7 +43,8 @@ def _end_of(day: date, settings) -> datetime:
 
 
 def test_a_past_day_ingests_the_window_ending_that_day_and_records_its_as_of_time(
-        engine, sandbox_factory, fake_tokens, tmp_path):
+    engine, sandbox_factory, fake_tokens, tmp_path
+):
     sandbox = _sandbox(tmp_path, sandbox_factory)
     settings = make_settings(sandbox.url, report={"out_dir": str(tmp_path / "reports")})
     as_of = _end_of(DAY, settings)
@@ -58,8 +59,9 @@ def test_a_past_day_ingests_the_window_ending_that_day_and_records_its_as_of_tim
         latest = conn.execute(select(func.max(items.c.created_at))).scalar_one()
         runs = conn.execute(select(ingestion_runs)).all()
         marks = conn.execute(select(func.count()).select_from(watermarks)).scalar_one()
-        deleted = conn.execute(select(func.count()).select_from(items)
-                               .where(items.c.deleted_at.is_not(None))).scalar_one()
+        deleted = conn.execute(
+            select(func.count()).select_from(items).where(items.c.deleted_at.is_not(None))
+        ).scalar_one()
         event_times = set(conn.execute(select(finding_events.c.at)).scalars())
         detected = set(conn.execute(select(findings.c.detected_at)).scalars())
         report = conn.execute(select(reports.c.generated_at)).scalar_one()
@@ -68,8 +70,10 @@ def test_a_past_day_ingests_the_window_ending_that_day_and_records_its_as_of_tim
     # The runs, the findings' system events and the report are stamped with the day's
     # as-of time; the machine's clock is kept apart, in wall_* columns.
     assert {(r.started_at, r.finished_at) for r in runs} == {(as_of, as_of)}
-    assert all(r.backfill and r.wall_started_at is not None and r.wall_finished_at >= r.wall_started_at
-               for r in runs)
+    assert all(
+        r.backfill and r.wall_started_at is not None and r.wall_finished_at >= r.wall_started_at
+        for r in runs
+    )
     assert event_times and event_times == {as_of}
     assert detected and max(detected) <= as_of
     assert report == as_of
@@ -78,7 +82,8 @@ def test_a_past_day_ingests_the_window_ending_that_day_and_records_its_as_of_tim
 
 
 def test_a_live_pass_after_a_backfill_sees_the_rest_and_moves_the_watermarks(
-        engine, sandbox_factory, fake_tokens, tmp_path):
+    engine, sandbox_factory, fake_tokens, tmp_path
+):
     sandbox = _sandbox(tmp_path, sandbox_factory)
     settings = make_settings(sandbox.url)
     fb = settings.accounts.facebook[0].id
@@ -88,15 +93,20 @@ def test_a_live_pass_after_a_backfill_sees_the_rest_and_moves_the_watermarks(
     live = pipeline.ingest(settings, engine, "facebook", fb, now=DATA_END)
     assert past["items_seen"] > 0 and live["items_new"] > 0
     with engine.connect() as conn:
-        later = conn.execute(select(func.count()).select_from(items).where(
-            items.c.platform == "facebook", items.c.created_at > as_of)).scalar_one()
-        mark = conn.execute(select(watermarks.c.value).where(
-            watermarks.c.platform == "facebook")).scalar_one()
+        later = conn.execute(
+            select(func.count())
+            .select_from(items)
+            .where(items.c.platform == "facebook", items.c.created_at > as_of)
+        ).scalar_one()
+        mark = conn.execute(
+            select(watermarks.c.value).where(watermarks.c.platform == "facebook")
+        ).scalar_one()
     assert later > 0 and mark > as_of.isoformat()
 
 
 def test_an_empty_window_of_an_account_with_earlier_activity_is_a_warning(
-        engine, sandbox_factory, fake_tokens, tmp_path):
+    engine, sandbox_factory, fake_tokens, tmp_path
+):
     sandbox = _sandbox(tmp_path, sandbox_factory)
     settings = make_settings(sandbox.url)
     fb = settings.accounts.facebook[0].id
@@ -104,15 +114,24 @@ def test_an_empty_window_of_an_account_with_earlier_activity_is_a_warning(
     assert first["items_seen"] > 0 and first["warning"] is None
     # A later pass that gets nothing at all (a token that sees no posts, a wrong window):
     # the watermarks say the account was active, so it is called out, not passed in silence.
-    later = pipeline.ingest(settings, engine, "facebook", fb, now=CLOCK,
-                            factory=lambda *a: _Nothing())
+    later = pipeline.ingest(
+        settings, engine, "facebook", fb, now=CLOCK, factory=lambda *a: _Nothing()
+    )
     assert later["status"] == "success" and later["items_seen"] == 0
-    assert later["warning"].startswith(f"warning: facebook account {fb}: the platform "
-                                       "returned no items for 2026-11-")
+    assert later["warning"].startswith(
+        f"warning: facebook account {fb}: the platform returned no items for 2026-11-"
+    )
     assert "watermarks show earlier activity" in later["warning"]
     # The same for a backfill of a window the warehouse holds items of.
-    empty = pipeline.ingest(settings, engine, "facebook", fb, now=DATA_END, until=DATA_END,
-                            factory=lambda *a: _Nothing())
+    empty = pipeline.ingest(
+        settings,
+        engine,
+        "facebook",
+        fb,
+        now=DATA_END,
+        until=DATA_END,
+        factory=lambda *a: _Nothing(),
+    )
     assert "the warehouse holds" in empty["warning"]
 
 

@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from channelwatch.delivery import send_report, send_safeguarding_alerts
-from kernel.errors import UserError
 from channelwatch.findings import finding_id, sync_findings, transition
-from kernel.items import Item
 from channelwatch.report import build_report
 from channelwatch.warehouse import load
 from channelwatch.warehouse.schema import finding_events, findings, reports
+from kernel.errors import UserError
+from kernel.items import Item
 from tests.channelwatch.reportday import Finding, build_days
 from tests.conftest import ROOT, make_settings
 
@@ -62,9 +62,12 @@ def smtp(monkeypatch):
     port = _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
-            "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0,
-                      "timeout": 10}}
+    conn = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": port,
+        "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0, "timeout": 10},
+    }
     monkeypatch.setenv("AIRFLOW_CONN_" + CONN_ID.upper(), json.dumps(conn))
     inbox.env = {"AIRFLOW_CONN_" + CONN_ID.upper(): json.dumps(conn)}
     yield inbox
@@ -72,17 +75,24 @@ def smtp(monkeypatch):
 
 
 def settings_for(tmp_path, **report):
-    return make_settings(report={
-        "out_dir": str(tmp_path / "reports"), "smtp_conn_id": CONN_ID,
-        "sender": "channelwatch@bracknell-forest.gov.uk",
-        "recipients": ["comms@bracknell-forest.gov.uk", "head.of.comms@bracknell-forest.gov.uk"],
-        "safeguarding_recipients": ["safeguarding.lead@bracknell-forest.gov.uk"], **report})
+    return make_settings(
+        report={
+            "out_dir": str(tmp_path / "reports"),
+            "smtp_conn_id": CONN_ID,
+            "sender": "channelwatch@bracknell-forest.gov.uk",
+            "recipients": [
+                "comms@bracknell-forest.gov.uk",
+                "head.of.comms@bracknell-forest.gov.uk",
+            ],
+            "safeguarding_recipients": ["safeguarding.lead@bracknell-forest.gov.uk"],
+            **report,
+        }
+    )
 
 
 def parts(message):
     body = message.get_body(("html",)).get_content()
-    attachments = {p.get_filename(): p.get_payload(decode=True)
-                   for p in message.iter_attachments()}
+    attachments = {p.get_filename(): p.get_payload(decode=True) for p in message.iter_attachments()}
     return body, attachments
 
 
@@ -122,29 +132,64 @@ def test_safeguarding_concerns_are_alerted_at_once_and_only_once(sqlite_engine, 
     fb = settings.accounts.facebook[0].id
     text = "<script>x()</script> my stepdad hits me every night and I'm scared to go home"
     at = NOW - timedelta(hours=1)
-    items = [Item("facebook", f"c{i}", "comment", fb, f"u{i}", f"Person {i}", False, "p1", "p1",
-                  at, text, f"https://facebook.example/c{i}", {}) for i in range(3)]
+    items = [
+        Item(
+            "facebook",
+            f"c{i}",
+            "comment",
+            fb,
+            f"u{i}",
+            f"Person {i}",
+            False,
+            "p1",
+            "p1",
+            at,
+            text,
+            f"https://facebook.example/c{i}",
+            {},
+        )
+        for i in range(3)
+    ]
     with sqlite_engine.begin() as conn:
         load.sync_accounts(conn, settings, NOW)
         load.load_items(conn, "r", items, NOW)
     start = text.index("hits me")
 
     def concern(item_id):
-        return Finding(item_id, "facebook", "safeguarding", "safeguarding.concern", "high",
-                       'risk to a child: "hits me"', "safeguarding_lead", at, at,
-                       (start, start + len("hits me")))
+        return Finding(
+            item_id,
+            "facebook",
+            "safeguarding",
+            "safeguarding.concern",
+            "high",
+            'risk to a child: "hits me"',
+            "safeguarding_lead",
+            at,
+            at,
+            (start, start + len("hits me")),
+        )
 
-    sync_findings(sqlite_engine, [concern("c0"), concern("c1"),
-                                  Finding("c2", "facebook", "moderation", "moderation.abuse",
-                                          "high", "x", "comms", at, at)], now=NOW)
+    sync_findings(
+        sqlite_engine,
+        [
+            concern("c0"),
+            concern("c1"),
+            Finding(
+                "c2", "facebook", "moderation", "moderation.abuse", "high", "x", "comms", at, at
+            ),
+        ],
+        now=NOW,
+    )
     sent = send_safeguarding_alerts(settings, sqlite_engine, now=NOW)
-    assert sorted(sent) == sorted(finding_id("facebook", i, "safeguarding.concern")
-                                  for i in ("c0", "c1"))
+    assert sorted(sent) == sorted(
+        finding_id("facebook", i, "safeguarding.concern") for i in ("c0", "c1")
+    )
     assert len(smtp.messages) == 2
-    for sender, rcpt, message in smtp.messages:
+    for _sender, rcpt, message in smtp.messages:
         assert rcpt == ["safeguarding.lead@bracknell-forest.gov.uk"]
-        assert message["Subject"].startswith("SAFEGUARDING concern on Facebook · Bracknell "
-                                             "Forest Council: act now (")
+        assert message["Subject"].startswith(
+            "SAFEGUARDING concern on Facebook · Bracknell Forest Council: act now ("
+        )
         assert "hits me" not in message["Subject"]  # no public text in a subject line
         body, attachments = parts(message)
         assert attachments == {}
@@ -152,30 +197,73 @@ def test_safeguarding_concerns_are_alerted_at_once_and_only_once(sqlite_engine, 
         assert "&lt;script&gt;x()&lt;/script&gt;" in body and "<script" not in body
         assert 'href="https://facebook.example/c' in body
     with sqlite_engine.connect() as conn:
-        alerted = conn.execute(select(finding_events).where(
-            finding_events.c.action == "alerted")).all()
+        alerted = conn.execute(
+            select(finding_events).where(finding_events.c.action == "alerted")
+        ).all()
     assert len(alerted) == 2
     assert {(e.actor, e.from_status, e.to_status, e.reason) for e in alerted} == {
-        ("channelwatch", "new", "new", "emailed to safeguarding.lead@bracknell-forest.gov.uk")}
+        ("channelwatch", "new", "new", "emailed to safeguarding.lead@bracknell-forest.gov.uk")
+    }
 
     assert send_safeguarding_alerts(settings, sqlite_engine, now=NOW) == []  # never twice
     assert len(smtp.messages) == 2
     # A new concern: only it is alerted. A closed one is not alerted at all.
     with sqlite_engine.begin() as conn:
-        load.load_items(conn, "r2", [Item("facebook", "c9", "comment", fb, "u9", "P", False,
-                                          "p1", "p1", at, text, None, {}),
-                                     Item("facebook", "c8", "comment", fb, "u8", "P", False,
-                                          "p1", "p1", at, text, None, {})], NOW)
+        load.load_items(
+            conn,
+            "r2",
+            [
+                Item(
+                    "facebook",
+                    "c9",
+                    "comment",
+                    fb,
+                    "u9",
+                    "P",
+                    False,
+                    "p1",
+                    "p1",
+                    at,
+                    text,
+                    None,
+                    {},
+                ),
+                Item(
+                    "facebook",
+                    "c8",
+                    "comment",
+                    fb,
+                    "u8",
+                    "P",
+                    False,
+                    "p1",
+                    "p1",
+                    at,
+                    text,
+                    None,
+                    {},
+                ),
+            ],
+            NOW,
+        )
     sync_findings(sqlite_engine, [concern("c9"), concern("c8")], now=NOW + timedelta(minutes=5))
-    transition(sqlite_engine, finding_id("facebook", "c8", "safeguarding.concern"), "dismiss",
-               "lead", "a song lyric")
+    transition(
+        sqlite_engine,
+        finding_id("facebook", "c8", "safeguarding.concern"),
+        "dismiss",
+        "lead",
+        "a song lyric",
+    )
     assert send_safeguarding_alerts(settings, sqlite_engine, now=NOW + timedelta(minutes=6)) == [
-        finding_id("facebook", "c9", "safeguarding.concern")]
+        finding_id("facebook", "c9", "safeguarding.concern")
+    ]
     assert len(smtp.messages) == 3
     assert "No link is available" in parts(smtp.messages[2][2])[0]
     with sqlite_engine.connect() as conn:  # alerting changes no status
-        assert {r.status for r in conn.execute(select(findings).where(
-            findings.c.category == "safeguarding"))} == {"new", "dismissed"}
+        assert {
+            r.status
+            for r in conn.execute(select(findings).where(findings.c.category == "safeguarding"))
+        } == {"new", "dismissed"}
 
 
 def test_delivery_problems_are_one_line_errors(sqlite_engine, smtp, tmp_path, monkeypatch):
@@ -190,22 +278,59 @@ def test_delivery_problems_are_one_line_errors(sqlite_engine, smtp, tmp_path, mo
         send_report(settings, sqlite_engine, DAY)
     with pytest.raises(UserError) as exc:
         send_report(settings_for(tmp_path, smtp_conn_id="cw_nowhere"), sqlite_engine, DAY)
-    assert str(exc.value) == ("the SMTP connection 'cw_nowhere' is not defined: set "
-                              "AIRFLOW_CONN_CW_NOWHERE or add it to Airflow")
+    assert str(exc.value) == (
+        "the SMTP connection 'cw_nowhere' is not defined: set "
+        "AIRFLOW_CONN_CW_NOWHERE or add it to Airflow"
+    )
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(reports.c.delivered_at)).scalar() is None
     # Concerns with nobody to tell: an error, not silence.
     fb = settings.accounts.facebook[0].id
     with sqlite_engine.begin() as conn:
         load.sync_accounts(conn, settings, NOW)
-        load.load_items(conn, "r", [Item("facebook", "c1", "comment", fb, "u", "P", False, "p1",
-                                         "p1", NOW, "help", None, {})], NOW)
-    sync_findings(sqlite_engine, [Finding("c1", "facebook", "safeguarding",
-                                          "safeguarding.concern", "high", "x",
-                                          "safeguarding_lead", NOW, NOW)], now=NOW)
+        load.load_items(
+            conn,
+            "r",
+            [
+                Item(
+                    "facebook",
+                    "c1",
+                    "comment",
+                    fb,
+                    "u",
+                    "P",
+                    False,
+                    "p1",
+                    "p1",
+                    NOW,
+                    "help",
+                    None,
+                    {},
+                )
+            ],
+            NOW,
+        )
+    sync_findings(
+        sqlite_engine,
+        [
+            Finding(
+                "c1",
+                "facebook",
+                "safeguarding",
+                "safeguarding.concern",
+                "high",
+                "x",
+                "safeguarding_lead",
+                NOW,
+                NOW,
+            )
+        ],
+        now=NOW,
+    )
     with pytest.raises(UserError, match="1 safeguarding concern"):
-        send_safeguarding_alerts(settings_for(tmp_path, recipients=[],
-                                              safeguarding_recipients=[]), sqlite_engine)
+        send_safeguarding_alerts(
+            settings_for(tmp_path, recipients=[], safeguarding_recipients=[]), sqlite_engine
+        )
 
 
 @pytest.mark.slow
@@ -214,12 +339,27 @@ def test_report_send_from_the_command_line(sqlite_engine, smtp, tmp_path):
     config = tmp_path / "cw.yml"
     config.write_text(
         f"report:\n  out_dir: {tmp_path / 'out'}\n  smtp_conn_id: {CONN_ID}\n"
-        "  recipients: [comms@bracknell-forest.gov.uk]\n")
-    env = {**os.environ, **smtp.env,
-           "WAREHOUSE_URL": sqlite_engine.url.render_as_string(False)}
-    run = subprocess.run([sys.executable, "-m", "channelwatch", "report", "--date",
-                          DAY.isoformat(), "--config", str(config), "--send"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=180)
+        "  recipients: [comms@bracknell-forest.gov.uk]\n"
+    )
+    env = {**os.environ, **smtp.env, "WAREHOUSE_URL": sqlite_engine.url.render_as_string(False)}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "channelwatch",
+            "report",
+            "--date",
+            DAY.isoformat(),
+            "--config",
+            str(config),
+            "--send",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == str(tmp_path / "out" / "2026-11-20" / "report.html")
     assert "sent to comms@bracknell-forest.gov.uk" in run.stderr

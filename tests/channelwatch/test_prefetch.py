@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from channelwatch.ingest import PREFETCH, ingest_account, prefetched
-from kernel.items import Item
 from channelwatch.secrets import Credentials
 from channelwatch.warehouse.schema import items
 from connectors.base import Batch, FetchResult, RawPage
+from kernel.items import Item
 from tests.conftest import make_settings
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
@@ -68,8 +68,19 @@ def test_stopping_early_closes_the_source_in_its_thread_and_bounds_the_lead():
 
 
 def _item(item_id: str) -> Item:
-    return Item("facebook", item_id, "post", FB, "u1", "A Person", False, None, item_id,
-                NOW - timedelta(hours=1), "hello")
+    return Item(
+        "facebook",
+        item_id,
+        "post",
+        FB,
+        "u1",
+        "A Person",
+        False,
+        None,
+        item_id,
+        NOW - timedelta(hours=1),
+        "hello",
+    )
 
 
 class _Connector:
@@ -87,9 +98,12 @@ class _Connector:
         for n in range(3):
             with self.engine.connect() as conn:
                 self.committed_when_asked.append(
-                    conn.execute(select(func.count()).select_from(items)).scalar_one())
-            yield Batch([_item(f"p{n}")], [RawPage("facebook.posts", "GET /p", json.dumps(
-                {"data": [{"id": f"p{n}"}]}), NOW)])
+                    conn.execute(select(func.count()).select_from(items)).scalar_one()
+                )
+            yield Batch(
+                [_item(f"p{n}")],
+                [RawPage("facebook.posts", "GET /p", json.dumps({"data": [{"id": f"p{n}"}]}), NOW)],
+            )
 
     def result(self):
         return FetchResult()
@@ -98,10 +112,16 @@ class _Connector:
 @pytest.mark.parametrize("prefetch", [False, True])
 def test_a_connector_that_opts_out_is_read_in_step_with_the_loader(sqlite_engine, prefetch):
     connector = _Connector(sqlite_engine, prefetch)
-    outcome = ingest_account(make_settings(), sqlite_engine, "facebook", FB, now=NOW,
-                             credentials=Credentials("cw_facebook", "FAKE"),
-                             factory=lambda *args: connector,
-                             pseudonymise=lambda platform, author: "ref")
+    outcome = ingest_account(
+        make_settings(),
+        sqlite_engine,
+        "facebook",
+        FB,
+        now=NOW,
+        credentials=Credentials("cw_facebook", "FAKE"),
+        factory=lambda *args: connector,
+        pseudonymise=lambda platform, author: "ref",
+    )
     assert outcome.status == "success" and outcome.stats.new == 3
     if not prefetch:
         assert connector.committed_when_asked == [0, 1, 2]

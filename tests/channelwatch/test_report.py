@@ -15,9 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from kernel.errors import UserError
 from channelwatch.findings import ACTIVE, finding_id, sync_findings, transition
-from kernel.items import Item
 from channelwatch.report import build_report
 from channelwatch.report.build import csv_cell, highlight, safe_url
 from channelwatch.warehouse import load
@@ -28,6 +26,8 @@ from channelwatch.warehouse.schema import (
     quarantined_batches,
     reports,
 )
+from kernel.errors import UserError
+from kernel.items import Item
 from tests.channelwatch.reportday import Finding, build_days
 from tests.conftest import ROOT, make_settings
 
@@ -54,43 +54,79 @@ def test_a_realistic_day(engine, realistic, tmp_path):
     summary = json.loads(paths.json.read_text())
     rows = list(csv.DictReader(io.StringIO(paths.csv.read_text())))
 
-    for section in ("headline", "do-first", "section-safeguarding", "section-foi",
-                    "section-overdue_unanswered", "section-advertising_political",
-                    "new-vs-carried", "trends", "pipeline-health"):
+    for section in (
+        "headline",
+        "do-first",
+        "section-safeguarding",
+        "section-foi",
+        "section-overdue_unanswered",
+        "section-advertising_political",
+        "new-vs-carried",
+        "trends",
+        "pipeline-health",
+    ):
         assert f'id="{section}"' in html, section
     assert html.count("<svg") == 2 and "<script" not in html.lower()
     # Self-contained: nothing is loaded from elsewhere (links to the posts are fine).
-    assert not re.search(r'<(img|link|iframe)\b|\bsrc=|url\(', html)
+    assert not re.search(r"<(img|link|iframe)\b|\bsrc=|url\(", html)
 
     # The headline figures are the warehouse's, as of the report's instant.
     with engine.connect() as conn:
-        by_status = dict(conn.execute(select(findings.c.status, func.count())
-                                      .group_by(findings.c.status)).all())
-        new_today = conn.execute(select(func.count()).select_from(findings).where(
-            findings.c.detected_at >= datetime(2026, 11, 20, tzinfo=timezone.utc))).scalar()
+        by_status = dict(
+            conn.execute(select(findings.c.status, func.count()).group_by(findings.c.status)).all()
+        )
+        new_today = conn.execute(
+            select(func.count())
+            .select_from(findings)
+            .where(findings.c.detected_at >= datetime(2026, 11, 20, tzinfo=timezone.utc))
+        ).scalar()
     assert summary["totals"]["open"] == sum(by_status.get(s, 0) for s in ACTIVE)
     assert summary["totals"]["new"] == new_today > 0
     assert summary["totals"]["closed"] > 0  # replies and deletions resolve findings
-    assert summary["do_first"]["safeguarding"]["total"] == \
-        summary["findings_by_category"]["safeguarding"]["open"]
-    assert [c["platform"] for c in summary["channels"]] == ["facebook", "instagram", "youtube",
-                                                            "twitter"]
+    assert (
+        summary["do_first"]["safeguarding"]["total"]
+        == summary["findings_by_category"]["safeguarding"]["open"]
+    )
+    assert [c["platform"] for c in summary["channels"]] == [
+        "facebook",
+        "instagram",
+        "youtube",
+        "twitter",
+    ]
     for ch in summary["channels"]:
         r = ch["responsiveness"]
         assert r["needing_reply"] >= r["replied"] >= r["replied_within_target"]
         if r["replied"]:
             assert 0 <= r["median_hours"] <= r["p90_hours"]
     assert len(summary["trends"]["days"]) == 30 and summary["trends"]["days"][-1] == "2026-11-20"
-    per_day = [sum(v[i] for v in summary["trends"]["findings_per_category"].values())
-               for i in range(30)]
+    per_day = [
+        sum(v[i] for v in summary["trends"]["findings_per_category"].values()) for i in range(30)
+    ]
     assert per_day[:22] == [0] * 22 and all(per_day[22:])  # eight days of data
     assert summary["pipeline"]["not_ingested"] == []
 
     # The CSV: every finding active then, new that day or closed that day.
-    assert list(rows[0]) == ["finding_id", "status", "new_today", "category", "rule", "severity",
-                             "route", "who_must_act", "platform", "account_id", "channel",
-                             "item_id", "item_url", "item_created_at", "detected_at", "due_at",
-                             "overdue", "evidence", "item_text"]
+    assert list(rows[0]) == [
+        "finding_id",
+        "status",
+        "new_today",
+        "category",
+        "rule",
+        "severity",
+        "route",
+        "who_must_act",
+        "platform",
+        "account_id",
+        "channel",
+        "item_id",
+        "item_url",
+        "item_created_at",
+        "detected_at",
+        "due_at",
+        "overdue",
+        "evidence",
+        "item_text",
+    ]
     active = [r for r in rows if r["status"] in ACTIVE]
     assert len(active) == summary["totals"]["open"]
     assert sum(r["new_today"] == "no" for r in active) == summary["totals"]["carried_over"] > 0
@@ -106,27 +142,59 @@ def test_a_realistic_day(engine, realistic, tmp_path):
 def test_what_the_public_wrote_shows_as_text(sqlite_engine, tmp_path):
     settings = settings_for(tmp_path)
     fb = settings.accounts.facebook[0].id
-    evil = ('Hi <script>alert("x")</script> and <img src=x onerror=alert(1)> '
-            '"quoted" & <b>bold</b> </td></table><a href="javascript:alert(2)">win</a>')
+    evil = (
+        'Hi <script>alert("x")</script> and <img src=x onerror=alert(1)> '
+        '"quoted" & <b>bold</b> </td></table><a href="javascript:alert(2)">win</a>'
+    )
     created = NOW - timedelta(hours=5)
-    comment = Item("facebook", "c666", "comment", fb, "u1", '<i onmouseover="x()">Eve</i>',
-                   False, "p1", "p1", created, evil, "javascript:alert(3)", {})
+    comment = Item(
+        "facebook",
+        "c666",
+        "comment",
+        fb,
+        "u1",
+        '<i onmouseover="x()">Eve</i>',
+        False,
+        "p1",
+        "p1",
+        created,
+        evil,
+        "javascript:alert(3)",
+        {},
+    )
     with sqlite_engine.begin() as conn:
         load.sync_accounts(conn, settings, NOW)
         load.load_items(conn, "r", [comment], NOW)
     start = evil.index("<script>")
-    sync_findings(sqlite_engine, [Finding(
-        "c666", "facebook", "safeguarding", "safeguarding.concern", "high",
-        'matched "<script>alert(\\"x\\")</script>"', "safeguarding_lead", NOW, NOW,
-        (start, evil.index("</script>") + len("</script>")))], now=NOW)
+    sync_findings(
+        sqlite_engine,
+        [
+            Finding(
+                "c666",
+                "facebook",
+                "safeguarding",
+                "safeguarding.concern",
+                "high",
+                'matched "<script>alert(\\"x\\")</script>"',
+                "safeguarding_lead",
+                NOW,
+                NOW,
+                (start, evil.index("</script>") + len("</script>")),
+            )
+        ],
+        now=NOW,
+    )
     html = build_report(settings, sqlite_engine, DAY, now=NOW).html.read_text()
 
     assert "<script" not in html.lower() and "onerror=alert" not in html.replace(
-        "onerror=alert(1)&gt;", "")
+        "onerror=alert(1)&gt;", ""
+    )
     assert "<img" not in html and "<b>bold" not in html and 'href="javascript' not in html
     assert "javascript:alert(3)" not in html  # not a link, not shown as one
-    assert "<mark style=\"background:#fde68a;color:#111827;\">&lt;script&gt;alert(&#34;x&#34;)" \
-           "&lt;/script&gt;</mark>" in html
+    assert (
+        '<mark style="background:#fde68a;color:#111827;">&lt;script&gt;alert(&#34;x&#34;)'
+        "&lt;/script&gt;</mark>" in html
+    )
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "&lt;i onmouseover=&#34;x()&#34;&gt;Eve&lt;/i&gt;" in html
     assert html.count("</table>") == html.count("<table")  # the layout is intact
@@ -144,8 +212,16 @@ def test_highlight_and_links():
     assert match == "NEEDLE" and before.startswith("…") and after.endswith("…")
     assert len(before) < 300 and len(after) < 400
     assert safe_url("https://www.facebook.com/1_2") == "https://www.facebook.com/1_2"
-    for bad in ("javascript:alert(1)", " JAVASCRIPT:alert(1)", "data:text/html,x",
-                "vbscript:x", "//evil.example", "https://x.example/a b", None, ""):
+    for bad in (
+        "javascript:alert(1)",
+        " JAVASCRIPT:alert(1)",
+        "data:text/html,x",
+        "vbscript:x",
+        "//evil.example",
+        "https://x.example/a b",
+        None,
+        "",
+    ):
         assert safe_url(bad) is None
 
 
@@ -155,13 +231,50 @@ def test_the_csv_cannot_run_formulas(sqlite_engine, tmp_path):
     text = '=HYPERLINK("http://evil.example","click")'
     with sqlite_engine.begin() as conn:
         load.sync_accounts(conn, settings, NOW)
-        load.load_items(conn, "r", [Item("facebook", "c1", "comment", fb, "u1", "X", False, "p1",
-                                         "p1", NOW - timedelta(hours=3), text, None, {})], NOW)
-    sync_findings(sqlite_engine, [Finding("c1", "facebook", "third_party_advertising",
-                                          "third_party_advertising.comment_spam", "low",
-                                          "+44 spam", "comms", None, NOW)], now=NOW)
-    rows = list(csv.DictReader(io.StringIO(
-        build_report(settings, sqlite_engine, DAY, now=NOW).csv.read_text())))
+        load.load_items(
+            conn,
+            "r",
+            [
+                Item(
+                    "facebook",
+                    "c1",
+                    "comment",
+                    fb,
+                    "u1",
+                    "X",
+                    False,
+                    "p1",
+                    "p1",
+                    NOW - timedelta(hours=3),
+                    text,
+                    None,
+                    {},
+                )
+            ],
+            NOW,
+        )
+    sync_findings(
+        sqlite_engine,
+        [
+            Finding(
+                "c1",
+                "facebook",
+                "third_party_advertising",
+                "third_party_advertising.comment_spam",
+                "low",
+                "+44 spam",
+                "comms",
+                None,
+                NOW,
+            )
+        ],
+        now=NOW,
+    )
+    rows = list(
+        csv.DictReader(
+            io.StringIO(build_report(settings, sqlite_engine, DAY, now=NOW).csv.read_text())
+        )
+    )
     assert rows[0]["item_text"] == "'" + text and rows[0]["evidence"] == "'+44 spam"
     assert [csv_cell(v) for v in ("-1", "@x", "ok", 3, "\t=1")] == ["'-1", "'@x", "ok", 3, "'\t=1"]
 
@@ -172,19 +285,54 @@ def test_a_past_day_renders_as_it_stood(engine, tmp_path):
     d1 = datetime(2026, 11, 16, 12, 0, tzinfo=timezone.utc)
     with engine.begin() as conn:
         load.sync_accounts(conn, settings, d1)
-        load.load_items(conn, "r", [Item("facebook", "c1", "comment", fb, "u1", "X", False, "p1",
-                                         "p1", d1 - timedelta(hours=1), "Vote for X", None, {})],
-                        d1)
-    sync_findings(engine, [Finding("c1", "facebook", "moderation", "moderation.abuse", "high",
-                                   "x", "comms", d1 + timedelta(hours=4), d1)], now=d1)
+        load.load_items(
+            conn,
+            "r",
+            [
+                Item(
+                    "facebook",
+                    "c1",
+                    "comment",
+                    fb,
+                    "u1",
+                    "X",
+                    False,
+                    "p1",
+                    "p1",
+                    d1 - timedelta(hours=1),
+                    "Vote for X",
+                    None,
+                    {},
+                )
+            ],
+            d1,
+        )
+    sync_findings(
+        engine,
+        [
+            Finding(
+                "c1",
+                "facebook",
+                "moderation",
+                "moderation.abuse",
+                "high",
+                "x",
+                "comms",
+                d1 + timedelta(hours=4),
+                d1,
+            )
+        ],
+        now=d1,
+    )
     fid = finding_id("facebook", "c1", "moderation.abuse")
     transition(engine, fid, "ack", "alice", now=d1 + timedelta(days=1))
     transition(engine, fid, "resolve", "alice", "hidden", now=d1 + timedelta(days=2))
 
     def summary(day):
         paths = build_report(settings, engine, day, now=d1 + timedelta(days=5))
-        return json.loads(paths.json.read_text()), list(csv.DictReader(io.StringIO(
-            paths.csv.read_text())))
+        return json.loads(paths.json.read_text()), list(
+            csv.DictReader(io.StringIO(paths.csv.read_text()))
+        )
 
     s16, c16 = summary(date(2026, 11, 16))
     assert s16["totals"] == {"new": 1, "open": 1, "overdue": 1, "carried_over": 0, "closed": 0}
@@ -205,31 +353,61 @@ def test_response_times_are_median_and_nearest_rank_p90(engine, tmp_path):
     fb = settings.accounts.facebook[0].id
     created = NOW - timedelta(days=3)
     hours = [0.5, 1, 2, 3, 4, 5, 6, 7, 9, 30]  # 10 answered: median 4.5, p90 (9th) 9
-    rows = [{"platform": "facebook", "item_id": f"c{i}", "account_id": fb, "created_at": created,
-             "created_epoch": int(created.timestamp()), "needs_reply": True,
-             "first_reply_id": f"r{i}", "first_reply_at": created + timedelta(hours=h),
-             "response_business_hours": h, "computed_at": NOW} for i, h in enumerate(hours)]
-    rows += [{"platform": "facebook", "item_id": f"u{i}", "account_id": fb,
-              "created_at": created, "created_epoch": int(created.timestamp()),
-              "needs_reply": need, "first_reply_id": None, "first_reply_at": None,
-              "response_business_hours": None, "computed_at": NOW}
-             for i, need in enumerate((True, True, False))]
+    rows = [
+        {
+            "platform": "facebook",
+            "item_id": f"c{i}",
+            "account_id": fb,
+            "created_at": created,
+            "created_epoch": int(created.timestamp()),
+            "needs_reply": True,
+            "first_reply_id": f"r{i}",
+            "first_reply_at": created + timedelta(hours=h),
+            "response_business_hours": h,
+            "computed_at": NOW,
+        }
+        for i, h in enumerate(hours)
+    ]
+    rows += [
+        {
+            "platform": "facebook",
+            "item_id": f"u{i}",
+            "account_id": fb,
+            "created_at": created,
+            "created_epoch": int(created.timestamp()),
+            "needs_reply": need,
+            "first_reply_id": None,
+            "first_reply_at": None,
+            "response_business_hours": None,
+            "computed_at": NOW,
+        }
+        for i, need in enumerate((True, True, False))
+    ]
     with engine.begin() as conn:
         load.sync_accounts(conn, settings, NOW)
         conn.execute(insert(item_responses), rows)
     summary = json.loads(build_report(settings, engine, DAY, now=NOW).json.read_text())
     fb_resp = summary["channels"][0]["responsiveness"]
-    assert fb_resp == {"needing_reply": 12, "replied": 10, "replied_within_target": 8,
-                       "reply_rate": 10 / 12, "within_target_rate": 8 / 12,
-                       "median_hours": 4.5, "p90_hours": 9.0}
+    assert fb_resp == {
+        "needing_reply": 12,
+        "replied": 10,
+        "replied_within_target": 8,
+        "reply_rate": 10 / 12,
+        "within_target_rate": 8 / 12,
+        "median_hours": 4.5,
+        "p90_hours": 9.0,
+    }
     day_index = summary["trends"]["days"].index("2026-11-17")
     assert summary["trends"]["median_first_response_hours"][f"facebook:{fb}"][day_index] == 4.5
     # A reply after the report's instant does not count for that day.
-    earlier = json.loads(build_report(settings, engine, date(2026, 11, 17),
-                                       now=NOW).json.read_text())
-    assert earlier["channels"][0]["responsiveness"]["replied"] == \
-        sum(1 for h in hours if created + timedelta(hours=h) <
-            datetime(2026, 11, 18, tzinfo=timezone.utc))
+    earlier = json.loads(
+        build_report(settings, engine, date(2026, 11, 17), now=NOW).json.read_text()
+    )
+    assert earlier["channels"][0]["responsiveness"]["replied"] == sum(
+        1
+        for h in hours
+        if created + timedelta(hours=h) < datetime(2026, 11, 18, tzinfo=timezone.utc)
+    )
 
 
 def test_pipeline_health(engine, tmp_path):
@@ -242,19 +420,35 @@ def test_pipeline_health(engine, tmp_path):
             if platform == "twitter":
                 continue  # never ingested
             run = load.start_run(conn, platform, account.id, now=NOW - timedelta(hours=3))
-            load.finish_run(conn, run, "success", load.LoadStats(seen=5, new=5),
-                            now=NOW - timedelta(hours=3))
-        conn.execute(update(ingestion_runs).where(ingestion_runs.c.platform == "youtube")
-                     .values(api_calls=40, quota_units=2500))
+            load.finish_run(
+                conn, run, "success", load.LoadStats(seen=5, new=5), now=NOW - timedelta(hours=3)
+            )
+        conn.execute(
+            update(ingestion_runs)
+            .where(ingestion_runs.c.platform == "youtube")
+            .values(api_calls=40, quota_units=2500)
+        )
         bad = load.start_run(conn, "facebook", fb, now=NOW - timedelta(hours=1))
-        load.finish_run(conn, bad, "failed", load.LoadStats(),
-                        error="HTTP 500 from graph.facebook.com\ntraceback...",
-                        now=NOW - timedelta(hours=1))
-        conn.execute(insert(quarantined_batches).values(
-            run_id=bad, platform="facebook", account_id=fb,
-            quarantined_at=NOW - timedelta(hours=1), item_count=7,
-            failed_expectations=["expect_column_values_to_not_be_null"],
-            validation_result={}, items=[]))
+        load.finish_run(
+            conn,
+            bad,
+            "failed",
+            load.LoadStats(),
+            error="HTTP 500 from graph.facebook.com\ntraceback...",
+            now=NOW - timedelta(hours=1),
+        )
+        conn.execute(
+            insert(quarantined_batches).values(
+                run_id=bad,
+                platform="facebook",
+                account_id=fb,
+                quarantined_at=NOW - timedelta(hours=1),
+                item_count=7,
+                failed_expectations=["expect_column_values_to_not_be_null"],
+                validation_result={},
+                items=[],
+            )
+        )
     paths = build_report(settings, engine, DAY, now=NOW)
     summary = json.loads(paths.json.read_text())["pipeline"]
     assert summary["not_ingested"] == ["twitter:2244994945"]
@@ -286,14 +480,44 @@ def test_report_command_renders_any_past_day(sqlite_engine, tmp_path):
     config = tmp_path / "cw.yml"
     config.write_text(f"report:\n  out_dir: {tmp_path / 'out'}\n")
     env = {**os.environ, "WAREHOUSE_URL": sqlite_engine.url.render_as_string(False)}
-    run = subprocess.run([sys.executable, "-m", "channelwatch", "report", "--date", "2026-11-19",
-                          "--config", str(config)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "channelwatch",
+            "report",
+            "--date",
+            "2026-11-19",
+            "--config",
+            str(config),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == str(tmp_path / "out" / "2026-11-19" / "report.html")
-    assert "Thursday 19 November 2026" in (tmp_path / "out" / "2026-11-19" / "report.html").read_text()
-    bad = subprocess.run([sys.executable, "-m", "channelwatch", "report", "--date", "19/11/2026",
-                          "--config", str(config)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    assert (
+        "Thursday 19 November 2026" in (tmp_path / "out" / "2026-11-19" / "report.html").read_text()
+    )
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "channelwatch",
+            "report",
+            "--date",
+            "19/11/2026",
+            "--config",
+            str(config),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert bad.stderr == "channelwatch: error: --date '19/11/2026' is not a date (YYYY-MM-DD)\n"

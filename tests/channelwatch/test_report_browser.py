@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from channelwatch.findings import sync_findings
-from kernel.items import Item
 from channelwatch.report import build_report
 from channelwatch.warehouse import load
+from kernel.items import Item
 from tests.channelwatch.reportday import Finding, build_days
 from tests.conftest import ROOT, make_settings, missing
 
@@ -25,11 +25,24 @@ CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = ROOT / "test-output" / "report_browser"
 DAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=timezone.utc)
-HOSTILE = ('Fix the road <script>console.error("xss ran")</script> '
-           '<img src=x onerror="console.error(\'img ran\')"> now!')
-SECTIONS = ("headline", "channels", "do-first", "section-safeguarding", "section-foi",
-            "section-overdue_unanswered", "section-advertising_political", "new-vs-carried",
-            "trends", "chart-findings", "chart-response", "pipeline-health")
+HOSTILE = (
+    'Fix the road <script>console.error("xss ran")</script> '
+    "<img src=x onerror=\"console.error('img ran')\"> now!"
+)
+SECTIONS = (
+    "headline",
+    "channels",
+    "do-first",
+    "section-safeguarding",
+    "section-foi",
+    "section-overdue_unanswered",
+    "section-advertising_political",
+    "new-vs-carried",
+    "trends",
+    "chart-findings",
+    "chart-response",
+    "pipeline-health",
+)
 
 
 class Dom(HTMLParser):
@@ -54,11 +67,24 @@ class Dom(HTMLParser):
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", *args],
-        capture_output=True, text=True, timeout=120)
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -70,21 +96,55 @@ def png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.slow
 def test_the_report_renders_in_chromium(sqlite_engine, tmp_path):
     if not CHROMIUM.exists():
-        missing("Debian's chromium is not installed (apt-get install chromium; `make test` "
-                "installs it)")
+        missing(
+            "Debian's chromium is not installed (apt-get install chromium; `make test` installs it)"
+        )
     settings = make_settings(report={"out_dir": str(tmp_path / "reports")})
     build_days(sqlite_engine, settings, end_day=DAY, days=8, per_day=10)
     fb = settings.accounts.facebook[0].id
     at = NOW - timedelta(hours=3)
     with sqlite_engine.begin() as conn:
-        load.load_items(conn, "hostile", [Item("facebook", "hostile1", "comment", fb, "u666",
-                                               "<b>Mallory</b>", False, "p1", "p1", at, HOSTILE,
-                                               "javascript:console.error('link ran')", {})], NOW)
+        load.load_items(
+            conn,
+            "hostile",
+            [
+                Item(
+                    "facebook",
+                    "hostile1",
+                    "comment",
+                    fb,
+                    "u666",
+                    "<b>Mallory</b>",
+                    False,
+                    "p1",
+                    "p1",
+                    at,
+                    HOSTILE,
+                    "javascript:console.error('link ran')",
+                    {},
+                )
+            ],
+            NOW,
+        )
     start = HOSTILE.index("<script>")
-    sync_findings(sqlite_engine, [Finding(
-        "hostile1", "facebook", "safeguarding", "safeguarding.concern", "high",
-        "test: a hostile comment", "safeguarding_lead", at, at,
-        (start, HOSTILE.index("</script>") + len("</script>")))], now=NOW)
+    sync_findings(
+        sqlite_engine,
+        [
+            Finding(
+                "hostile1",
+                "facebook",
+                "safeguarding",
+                "safeguarding.concern",
+                "high",
+                "test: a hostile comment",
+                "safeguarding_lead",
+                at,
+                at,
+                (start, HOSTILE.index("</script>") + len("</script>")),
+            )
+        ],
+        now=NOW,
+    )
     html_path = build_report(settings, sqlite_engine, DAY, now=NOW).html.resolve()
     url = html_path.as_uri()
 

@@ -17,9 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "channelwatch", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, cwd=cwd or ROOT,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "channelwatch", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or ROOT,
+        timeout=300,
+    )
 
 
 def test_run_ingests_checks_and_prints_the_report_path_last(tmp_path, sandbox_factory):
@@ -42,8 +47,10 @@ def test_run_ingests_checks_and_prints_the_report_path_last(tmp_path, sandbox_fa
 
 def test_run_refuses_bad_dates_in_one_line(tmp_path):
     future = (date.today() + timedelta(days=3)).isoformat()
-    for args, message in ((["--date", future], "in the future"),
-                          (["--date", "last tuesday"], "not a date")):
+    for args, message in (
+        (["--date", future], "in the future"),
+        (["--date", "last tuesday"], "not a date"),
+    ):
         out = cli("run", *args, env={"WAREHOUSE_URL": f"sqlite:///{tmp_path / 'w.db'}"})
         assert out.returncode == 2
         assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -11,27 +11,47 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "channelwatch", "check", *args], input=stdin,
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "channelwatch", "check", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
 
 
 def item(**over) -> str:
-    base = {"platform": "twitter", "id": "1", "kind": "mention", "account": "acct",
-            "is_own": False, "parent_id": None, "root_id": "1",
-            "created_at": "2025-03-03T10:00:00Z", "text": "@council why was my bin not collected?"}
+    base = {
+        "platform": "twitter",
+        "id": "1",
+        "kind": "mention",
+        "account": "acct",
+        "is_own": False,
+        "parent_id": None,
+        "root_id": "1",
+        "created_at": "2025-03-03T10:00:00Z",
+        "text": "@council why was my bin not collected?",
+    }
     return json.dumps({**base, **over})
 
 
 def test_bad_lines_are_reported_by_number_skipped_and_exit_1(tmp_path):
     src = tmp_path / "items.jsonl"
-    src.write_text("\n".join([
-        item(),
-        "{not json",
-        item(id="2", kind="tweet"),
-        "",
-        item(id="3", text="I want to end my life", created_at="2025-03-03T11:00:00+00:00"),
-        item(id="4", created_at="2025-03-03 11:00"),
-    ]) + "\n")
+    src.write_text(
+        "\n".join(
+            [
+                item(),
+                "{not json",
+                item(id="2", kind="tweet"),
+                "",
+                item(id="3", text="I want to end my life", created_at="2025-03-03T11:00:00+00:00"),
+                item(id="4", created_at="2025-03-03 11:00"),
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "findings.jsonl"
     proc = run("--input", str(src), "--output", str(out), "--as-of", "2025-03-10T00:00:00Z")
     assert proc.returncode == 1
@@ -40,18 +60,31 @@ def test_bad_lines_are_reported_by_number_skipped_and_exit_1(tmp_path):
     assert "kind" in errors[1] and "created_at" in errors[2]
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert {(r["item_id"], r["rule"]) for r in rows} == {
-        ("1", "unanswered.sla_breach"), ("3", "safeguarding.concern")}
-    assert set(rows[0]) == {"item_id", "platform", "category", "rule", "severity", "evidence",
-                            "route", "due_at", "detected_at"}
+        ("1", "unanswered.sla_breach"),
+        ("3", "safeguarding.concern"),
+    }
+    assert set(rows[0]) == {
+        "item_id",
+        "platform",
+        "category",
+        "rule",
+        "severity",
+        "evidence",
+        "route",
+        "due_at",
+        "detected_at",
+    }
     assert all(r["detected_at"] == "2025-03-10T00:00:00+00:00" for r in rows)
 
 
 def test_stdin_to_stdout_and_as_of_decides_what_is_overdue():
-    early = run("--input", "-", "--output", "-", "--as-of", "2025-03-03T12:00:00+00:00",
-                stdin=item() + "\n")
+    early = run(
+        "--input", "-", "--output", "-", "--as-of", "2025-03-03T12:00:00+00:00", stdin=item() + "\n"
+    )
     assert early.returncode == 0 and early.stdout == ""
-    late = run("--input", "-", "--output", "-", "--as-of", "2025-03-04T10:00:01+00:00",
-               stdin=item() + "\n")
+    late = run(
+        "--input", "-", "--output", "-", "--as-of", "2025-03-04T10:00:01+00:00", stdin=item() + "\n"
+    )
     assert late.returncode == 0
     row = json.loads(late.stdout)
     assert row["rule"] == "unanswered.sla_breach" and row["due_at"] == "2025-03-04T10:00:00+00:00"
@@ -60,8 +93,17 @@ def test_stdin_to_stdout_and_as_of_decides_what_is_overdue():
 def test_config_changes_the_target(tmp_path):
     cfg = tmp_path / "c.yml"
     cfg.write_text("business_hours:\n  response_target_hours: 2\n")
-    proc = run("--input", "-", "--output", "-", "--as-of", "2025-03-03T12:30:00Z",
-               "--config", str(cfg), stdin=item() + "\n")
+    proc = run(
+        "--input",
+        "-",
+        "--output",
+        "-",
+        "--as-of",
+        "2025-03-03T12:30:00Z",
+        "--config",
+        str(cfg),
+        stdin=item() + "\n",
+    )
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["due_at"] == "2025-03-03T12:00:00+00:00"
 

@@ -4,13 +4,14 @@ import functools
 import string
 from datetime import UTC, datetime
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kernel.config import Settings
-from kernel.items import Item
 from checks.context import Context, analyse_item
 from checks.matcher import expand, leet_variants
 from checks.normalise import TOKEN_RE, analyse, normalise, tokens
+from kernel.config import Settings
+from kernel.items import Item
 
 
 def test_folds_disguises():
@@ -37,8 +38,10 @@ def test_brace_expansion_and_leet():
     assert {"sh1t", "5hit"} <= leet_variants("shit")
 
 
-texts = st.text(alphabet=st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Z",
-                                                                    "Cf")), max_size=60)
+texts = st.text(
+    alphabet=st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Z", "Cf")),
+    max_size=60,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -70,8 +73,10 @@ def test_ascii_fast_path_tokenises_like_the_general_one(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=string.ascii_lowercase + " ", max_size=40),
-       st.sampled_from(["\u200b", "\u200d", "\ufeff", "\u00ad"]))
+@given(
+    st.text(alphabet=string.ascii_lowercase + " ", max_size=40),
+    st.sampled_from(["\u200b", "\u200d", "\ufeff", "\u00ad"]),
+)
 def test_invisible_characters_never_change_the_match(text, invisible):
     spiked = invisible.join(text)
     assert normalise(spiked).text == normalise(text).text
@@ -86,8 +91,19 @@ def _context():
 @given(st.text(alphabet=string.printable, max_size=80))
 def test_the_inlined_item_path_agrees_with_analyse(text):
     ctx = _context()
-    item = Item("facebook", "1", "comment", "a", "u", "U", False, "p", "p",
-                datetime(2025, 1, 1, tzinfo=UTC), text)
+    item = Item(
+        "facebook",
+        "1",
+        "comment",
+        "a",
+        "u",
+        "U",
+        False,
+        "p",
+        "p",
+        datetime(2025, 1, 1, tzinfo=UTC),
+        text,
+    )
     doc = analyse_item(item, ctx)
     norm, toks = analyse(text)
     assert (doc.norm.text, doc.toks) == (norm.text, toks)

@@ -5,12 +5,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kernel.config import Settings
 from checks import awaiting_reply, responsiveness, run_checks
+from kernel.config import Settings
 from tests.checks.checks_helpers import make, rules_for
 
-POST = make("Our new recycling centre opens on Monday", own=True, kind="post", id="p1",
-            at="2025-03-03T09:00:00+00:00")
+POST = make(
+    "Our new recycling centre opens on Monday",
+    own=True,
+    kind="post",
+    id="p1",
+    at="2025-03-03T09:00:00+00:00",
+)
 # Monday 3 March 2025, 10:00 UTC (GMT); target 8 business hours → due Tuesday 10:00.
 QUESTION = make("What time does it open on Monday?", id="c1", at="2025-03-03T10:00:00+00:00")
 
@@ -42,29 +47,47 @@ def test_a_reply_before_the_item_or_in_another_thread_does_not_count():
 def test_a_reply_after_as_of_is_not_known_yet():
     late = make("Sorry, 8am", own=True, id="r1", at="2025-03-10T10:00:00+00:00")
     assert "unanswered.sla_breach" in rules_for(
-        [POST, QUESTION, late], as_of=datetime(2025, 3, 5, tzinfo=UTC))
+        [POST, QUESTION, late], as_of=datetime(2025, 3, 5, tzinfo=UTC)
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "The bins on our road were not collected again",
-    "Please can someone sort the pothole outside the school",
-    "Street light out on Crossway for a week now",
-    "I need to speak to someone about my council tax",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The bins on our road were not collected again",
+        "Please can someone sort the pothole outside the school",
+        "Street light out on Crossway for a week now",
+        "I need to speak to someone about my council tax",
+    ],
+)
 def test_complaints_requests_and_problem_reports_need_a_reply(text):
     assert "unanswered.sla_breach" in rules_for([POST, make(text, id="c3")])
 
 
 def test_a_mention_addressed_to_the_council_is_a_question():
-    mention = make("@BracknellForest when will the library reopen", id="m1", kind="mention",
-                   platform="twitter", root="m1")
+    mention = make(
+        "@BracknellForest when will the library reopen",
+        id="m1",
+        kind="mention",
+        platform="twitter",
+        root="m1",
+    )
     assert "unanswered.sla_breach" in rules_for([mention])
 
 
-@pytest.mark.parametrize("text", [
-    "thanks!", "Brilliant, well done everyone 👏", "😍😍😍", "@sarah_j", "@sarah_j look at this",
-    "@sarah_j did you see this?", "Lovely photo", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks!",
+        "Brilliant, well done everyone 👏",
+        "😍😍😍",
+        "@sarah_j",
+        "@sarah_j look at this",
+        "@sarah_j did you see this?",
+        "Lovely photo",
+        "",
+    ],
+)
 def test_thanks_praise_emoji_and_friend_tags_need_no_reply(text):
     assert "unanswered.sla_breach" not in rules_for([POST, make(text, id="c3")])
 
@@ -87,17 +110,23 @@ def test_responsiveness_per_channel():
     # Ten questions on Monday 10:00; the council answers nine of them after k business
     # hours (k = 1..9) and leaves the tenth.
     for k in range(1, 11):
-        items.append(make(f"Question {k}?", id=f"q{k}", root=f"t{k}",
-                          at="2025-03-03T10:00:00+00:00"))
+        items.append(
+            make(f"Question {k}?", id=f"q{k}", root=f"t{k}", at="2025-03-03T10:00:00+00:00")
+        )
         if k < 10:
             hour = 10 + k if 10 + k < 17 else None
-            at = (f"2025-03-03T{hour:02d}:00:00+00:00" if hour
-                  else f"2025-03-04T{9 + (10 + k - 17):02d}:00:00+00:00")
+            at = (
+                f"2025-03-03T{hour:02d}:00:00+00:00"
+                if hour
+                else f"2025-03-04T{9 + (10 + k - 17):02d}:00:00+00:00"
+            )
             items.append(make("Answer", own=True, id=f"a{k}", root=f"t{k}", at=at))
-    items.append(make("Question?", id="y1", root="t99", platform="youtube",
-                      at="2025-03-03T10:00:00+00:00"))
-    rows = {r.platform: r for r in responsiveness(items, Settings(),
-                                                 datetime(2025, 3, 20, tzinfo=UTC))}
+    items.append(
+        make("Question?", id="y1", root="t99", platform="youtube", at="2025-03-03T10:00:00+00:00")
+    )
+    rows = {
+        r.platform: r for r in responsiveness(items, Settings(), datetime(2025, 3, 20, tzinfo=UTC))
+    }
     fb = rows["facebook"]
     assert (fb.needing_reply, fb.replied, fb.overdue, fb.awaiting) == (10, 9, 1, 0)
     assert fb.reply_rate == pytest.approx(0.9)
@@ -105,10 +134,17 @@ def test_responsiveness_per_channel():
     assert fb.p90_first_response_hours == pytest.approx(9.0)
     assert fb.replied_within_target == 8
     yt = rows["youtube"]
-    assert (yt.needing_reply, yt.replied, yt.reply_rate, yt.median_first_response_hours) == \
-        (1, 0, 0.0, None)
-    assert set(fb.to_dict()) >= {"reply_rate", "median_first_response_hours",
-                                 "p90_first_response_hours"}
+    assert (yt.needing_reply, yt.replied, yt.reply_rate, yt.median_first_response_hours) == (
+        1,
+        0,
+        0.0,
+        None,
+    )
+    assert set(fb.to_dict()) >= {
+        "reply_rate",
+        "median_first_response_hours",
+        "p90_first_response_hours",
+    }
 
 
 def test_council_items_never_need_a_reply():

@@ -37,21 +37,36 @@ LATER = NOW + timedelta(hours=3)
 
 def _write_page(data):
     """Two recent posts and one older than the 14-day look-back, with comments."""
-    write(data, "facebook", "posts", [
-        fb_post(101, ago(days=3), "Bin collections are running as normal this week."),
-        fb_post(102, ago(days=10), "Thanks to CoffeeCo for the volunteers' breakfast #ad",
+    write(
+        data,
+        "facebook",
+        "posts",
+        [
+            fb_post(101, ago(days=3), "Bin collections are running as normal this week."),
+            fb_post(
+                102,
+                ago(days=10),
+                "Thanks to CoffeeCo for the volunteers' breakfast #ad",
                 promotion_status="active",
-                sponsor_tags=[{"id": "2001", "name": "CoffeeCo Ltd"}]),
-        fb_post(90, ago(days=30), "Old news"),
-    ])
-    write(data, "facebook", "comments", [
-        fb_comment(101, 1, ago(days=2, hours=23), "When is my collection?"),
-        fb_comment(101, 2, ago(days=2, hours=20), "It's on Tuesdays.", who=(PAGE, PAGE_NAME),
-                   parent=1),
-        fb_comment(101, 3, ago(days=2, hours=19), "Thanks!", parent=1, is_hidden=True),
-        fb_comment(102, 1, ago(days=9), "Great"),
-        fb_comment(90, 1, ago(days=29), "Old comment"),
-    ])
+                sponsor_tags=[{"id": "2001", "name": "CoffeeCo Ltd"}],
+            ),
+            fb_post(90, ago(days=30), "Old news"),
+        ],
+    )
+    write(
+        data,
+        "facebook",
+        "comments",
+        [
+            fb_comment(101, 1, ago(days=2, hours=23), "When is my collection?"),
+            fb_comment(
+                101, 2, ago(days=2, hours=20), "It's on Tuesdays.", who=(PAGE, PAGE_NAME), parent=1
+            ),
+            fb_comment(101, 3, ago(days=2, hours=19), "Thanks!", parent=1, is_hidden=True),
+            fb_comment(102, 1, ago(days=9), "Great"),
+            fb_comment(90, 1, ago(days=29), "Old comment"),
+        ],
+    )
     return data
 
 
@@ -90,7 +105,8 @@ def _shared(running, **api):
 
 
 def test_posts_comments_and_own_replies_arrive_and_a_rerun_writes_nothing(
-        engine, sandbox_factory, fake_tokens, page_data):
+    engine, sandbox_factory, fake_tokens, page_data
+):
     running, settings = _start(sandbox_factory, page_data)
 
     first = ingest(settings, engine, "facebook")
@@ -125,13 +141,17 @@ def test_posts_comments_and_own_replies_arrive_and_a_rerun_writes_nothing(
 
 
 def test_recent_posts_get_their_new_comments_and_older_threads_are_left_alone(
-        engine, sandbox_factory, fake_tokens, page_data):
+    engine, sandbox_factory, fake_tokens, page_data
+):
     with (page_data / "facebook" / "posts.jsonl").open("a") as handle:
-        handle.write(json.dumps(fb_post(103, NOW + timedelta(hours=2),
-                                                      "Gritters out tonight")) + "\n")
+        handle.write(
+            json.dumps(fb_post(103, NOW + timedelta(hours=2), "Gritters out tonight")) + "\n"
+        )
     with (page_data / "facebook" / "comments.jsonl").open("a") as handle:
-        for row in (fb_comment(102, 2, NOW + timedelta(hours=1), "Is this an advert?"),
-                    fb_comment(90, 2, NOW + timedelta(hours=1), "Late comment on old news")):
+        for row in (
+            fb_comment(102, 2, NOW + timedelta(hours=1), "Is this an advert?"),
+            fb_comment(90, 2, NOW + timedelta(hours=1), "Late comment on old news"),
+        ):
             handle.write(json.dumps(row) + "\n")
     running, settings = _start(sandbox_factory, page_data)
     ingest(settings, engine, "facebook")
@@ -151,21 +171,41 @@ def test_recent_posts_get_their_new_comments_and_older_threads_are_left_alone(
     assert outcome.stats.new == 2 and outcome.stats.deleted == 0
 
 
-def test_edits_become_versions_and_deletions_are_marked(engine, sandbox_factory, fake_tokens,
-                                                        tmp_path):
+def test_edits_become_versions_and_deletions_are_marked(
+    engine, sandbox_factory, fake_tokens, tmp_path
+):
     data = tmp_path / "data"
     edit_at, gone_at = NOW + timedelta(hours=1), NOW + timedelta(hours=2)
-    write(data, "facebook", "posts", [
-        fb_post(101, ago(days=3), "Road closed on Tuesday",
-                **private(edits=[(edit_at, "Road closed on Wednesday")])),
-        fb_post(102, ago(days=5), "Posted by mistake", **private(deleted_at=gone_at)),
-    ])
-    write(data, "facebook", "comments", [
-        fb_comment(101, 1, ago(days=2), "Which road?",
-                   **private(edits=[(edit_at, "Which road? Still waiting")])),
-        fb_comment(101, 2, ago(days=2), "You lot are useless", **private(deleted_at=gone_at)),
-        fb_comment(101, 3, ago(days=2), "Thanks"),
-    ])
+    write(
+        data,
+        "facebook",
+        "posts",
+        [
+            fb_post(
+                101,
+                ago(days=3),
+                "Road closed on Tuesday",
+                **private(edits=[(edit_at, "Road closed on Wednesday")]),
+            ),
+            fb_post(102, ago(days=5), "Posted by mistake", **private(deleted_at=gone_at)),
+        ],
+    )
+    write(
+        data,
+        "facebook",
+        "comments",
+        [
+            fb_comment(
+                101,
+                1,
+                ago(days=2),
+                "Which road?",
+                **private(edits=[(edit_at, "Which road? Still waiting")]),
+            ),
+            fb_comment(101, 2, ago(days=2), "You lot are useless", **private(deleted_at=gone_at)),
+            fb_comment(101, 3, ago(days=2), "Thanks"),
+        ],
+    )
     running, settings = _start(sandbox_factory, data)
     assert ingest(settings, engine, "facebook").stats.new == 5
     running.sandbox.store.clock = LATER
@@ -174,8 +214,7 @@ def test_edits_become_versions_and_deletions_are_marked(engine, sandbox_factory,
 
     assert outcome.status == "success", outcome.error
     assert versions(engine, "101_1") == ["Which road?", "Which road? Still waiting"]
-    assert versions(engine, f"{PAGE}_101") == ["Road closed on Tuesday",
-                                               "Road closed on Wednesday"]
+    assert versions(engine, f"{PAGE}_101") == ["Road closed on Tuesday", "Road closed on Wednesday"]
     assert item(engine, "101_2").deleted_at is not None
     assert item(engine, f"{PAGE}_102").deleted_at is not None
     assert item(engine, "101_3").deleted_at is None
@@ -184,14 +223,25 @@ def test_edits_become_versions_and_deletions_are_marked(engine, sandbox_factory,
     assert versions(engine, "101_2") == ["You lot are useless"]  # the text is kept
 
 
-def test_pages_of_posts_and_long_comment_threads_are_followed(engine, sandbox_factory,
-                                                              fake_tokens, tmp_path):
+def test_pages_of_posts_and_long_comment_threads_are_followed(
+    engine, sandbox_factory, fake_tokens, tmp_path
+):
     data = tmp_path / "data"
-    write(data, "facebook", "posts", [fb_post(100 + n, ago(days=n + 1), f"Post {n}")
-                                      for n in range(5)])
-    write(data, "facebook", "comments", [
-        fb_comment(100, n, ago(hours=20 - n), f"Comment {n}", parent=1 if n > 3 else None)
-        for n in range(1, 6)])
+    write(
+        data,
+        "facebook",
+        "posts",
+        [fb_post(100 + n, ago(days=n + 1), f"Post {n}") for n in range(5)],
+    )
+    write(
+        data,
+        "facebook",
+        "comments",
+        [
+            fb_comment(100, n, ago(hours=20 - n), f"Comment {n}", parent=1 if n > 3 else None)
+            for n in range(1, 6)
+        ],
+    )
     running, settings = _start(sandbox_factory, data, page_size=2)
 
     outcome = ingest(settings, engine, "facebook")
@@ -203,19 +253,24 @@ def test_pages_of_posts_and_long_comment_threads_are_followed(engine, sandbox_fa
     assert item(engine, "100_5").parent_id == "100_1"
     assert item(engine, "100_2").parent_id == f"{PAGE}_100"
     with engine.connect() as conn:
-        endpoints = dict(conn.execute(text(
-            "select endpoint, count(*) from raw_payloads group by endpoint")).all())
+        endpoints = dict(
+            conn.execute(
+                text("select endpoint, count(*) from raw_payloads group by endpoint")
+            ).all()
+        )
     assert endpoints == {"facebook.posts": 3, "facebook.comments": 2}
 
 
-@pytest.mark.parametrize("fault", ["429", "429_noreset", "throttled", "500", "502", "timeout",
-                                   "malformed_json", "truncated"])
+@pytest.mark.parametrize(
+    "fault",
+    ["429", "429_noreset", "throttled", "500", "502", "timeout", "malformed_json", "truncated"],
+)
 def test_a_passing_fault_is_retried(sqlite_engine, page_sandbox, fake_tokens, fault):
     # Retry-After is 1 s; other faults back off for max_wait_seconds at most.
-    running, settings = _shared(page_sandbox, timeout_seconds=0.5,
-                                max_wait_seconds=1 if fault == "429" else 0.1)
-    running.set_faults([{"endpoint": "facebook.posts", "fault": fault, "times": 1,
-                         "seconds": 1}])
+    running, settings = _shared(
+        page_sandbox, timeout_seconds=0.5, max_wait_seconds=1 if fault == "429" else 0.1
+    )
+    running.set_faults([{"endpoint": "facebook.posts", "fault": fault, "times": 1, "seconds": 1}])
 
     outcome = ingest(settings, sqlite_engine, "facebook")
 
@@ -225,13 +280,17 @@ def test_a_passing_fault_is_retried(sqlite_engine, page_sandbox, fake_tokens, fa
     assert outcome.api_calls == 2  # the failed attempt is counted
 
 
-@pytest.mark.parametrize("fault, error, calls", [
-    ("502", "TransientError", 4),
-    ("malformed_json", "not valid JSON", 4),
-    ("429_noreset", "rate limited", 4),
-])
+@pytest.mark.parametrize(
+    "fault, error, calls",
+    [
+        ("502", "TransientError", 4),
+        ("malformed_json", "not valid JSON", 4),
+        ("429_noreset", "rate limited", 4),
+    ],
+)
 def test_a_lasting_fault_fails_the_account_after_the_retries(
-        sqlite_engine, page_sandbox, fake_tokens, fault, error, calls):
+    sqlite_engine, page_sandbox, fake_tokens, fault, error, calls
+):
     running, settings = _shared(page_sandbox, max_wait_seconds=0.1)
     running.set_faults([{"endpoint": "facebook.*", "fault": fault, "times": -1}])
 
@@ -247,8 +306,7 @@ def test_a_lasting_fault_fails_the_account_after_the_retries(
     assert counts(sqlite_engine)["watermarks"] == 0
 
 
-def test_a_reset_beyond_the_longest_wait_fails_at_once(sqlite_engine, page_sandbox,
-                                                       fake_tokens):
+def test_a_reset_beyond_the_longest_wait_fails_at_once(sqlite_engine, page_sandbox, fake_tokens):
     running, settings = _shared(page_sandbox, max_wait_seconds=2)
     running.set_faults([{"endpoint": "facebook.posts", "fault": "429", "seconds": 30}])
 
@@ -260,16 +318,27 @@ def test_a_reset_beyond_the_longest_wait_fails_at_once(sqlite_engine, page_sandb
 
 
 def test_an_expired_token_fails_that_page_only_naming_its_connection(
-        sqlite_engine, sandbox_factory, fake_tokens, page_data, monkeypatch):
+    sqlite_engine, sandbox_factory, fake_tokens, page_data, monkeypatch
+):
     other = "200000000001"
     with (page_data / "facebook" / "posts.jsonl").open("a") as handle:
         handle.write(json.dumps(fb_post(7, ago(days=1), "Hello", page=other)) + "\n")
     running = sandbox_factory(page_data)
     running.sandbox.store.clock = NOW
-    settings = make_settings(running.url, accounts={
-        "facebook": [
-            {"id": PAGE, "handle": "bfc", "name": PAGE_NAME, "conn_id": "cw_facebook"},
-            {"id": other, "handle": "other", "name": "Other Page", "conn_id": "cw_facebook_other"}]})
+    settings = make_settings(
+        running.url,
+        accounts={
+            "facebook": [
+                {"id": PAGE, "handle": "bfc", "name": PAGE_NAME, "conn_id": "cw_facebook"},
+                {
+                    "id": other,
+                    "handle": "other",
+                    "name": "Other Page",
+                    "conn_id": "cw_facebook_other",
+                },
+            ]
+        },
+    )
     # The sandbox refuses the literal token "expired" as Graph refuses an expired session.
     monkeypatch.setenv("AIRFLOW_CONN_CW_FACEBOOK_OTHER", '{"password": "expired"}')
 
@@ -283,7 +352,8 @@ def test_an_expired_token_fails_that_page_only_naming_its_connection(
 
 
 def test_an_expired_token_fault_fails_facebook_while_instagram_goes_on(
-        sqlite_engine, sandbox_factory, fake_tokens, page_data):
+    sqlite_engine, sandbox_factory, fake_tokens, page_data
+):
     from tests.connectors.graph_data import IG_USER, ig_media
 
     write(page_data, "instagram", "media", [ig_media("17900000000000001", ago(days=1), "Hi")])
@@ -298,16 +368,29 @@ def test_an_expired_token_fault_fails_facebook_while_instagram_goes_on(
     assert instagram.status == "success" and instagram.stats.new == 1
 
 
-def test_the_token_is_never_stored_or_logged(engine, sandbox_factory, fake_tokens, tmp_path,
-                                            caplog):
+def test_the_token_is_never_stored_or_logged(
+    engine, sandbox_factory, fake_tokens, tmp_path, caplog
+):
     data = tmp_path / "data"
-    write(data, "facebook", "posts", [fb_post(100 + n, ago(days=n + 1), f"Post {n}")
-                                      for n in range(3)])
-    write(data, "facebook", "comments", [fb_comment(100, n, ago(hours=20 - n), f"C{n}")
-                                         for n in range(1, 4)])
+    write(
+        data,
+        "facebook",
+        "posts",
+        [fb_post(100 + n, ago(days=n + 1), f"Post {n}") for n in range(3)],
+    )
+    write(
+        data,
+        "facebook",
+        "comments",
+        [fb_comment(100, n, ago(hours=20 - n), f"C{n}") for n in range(1, 4)],
+    )
     running, settings = _start(sandbox_factory, data, page_size=1, max_wait_seconds=0.1)
-    running.set_faults([{"endpoint": "facebook.comments", "fault": "500", "times": 1},
-                        {"endpoint": "facebook.posts", "fault": "expired_token", "after": 5}])
+    running.set_faults(
+        [
+            {"endpoint": "facebook.comments", "fault": "500", "times": 1},
+            {"endpoint": "facebook.posts", "fault": "expired_token", "after": 5},
+        ]
+    )
     token = fake_tokens["facebook"]
 
     with caplog.at_level(logging.DEBUG):
@@ -321,7 +404,6 @@ def test_the_token_is_never_stored_or_logged(engine, sandbox_factory, fake_token
     assert token not in stored
     # The sandbox stands in for graph.facebook.com, which does see the token; our side
     # (connector, requests, urllib3, ingestion) must not log it.
-    ours = "\n".join(r.getMessage() for r in caplog.records
-                     if not r.name.startswith("sandbox"))
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("sandbox"))
     assert "access_token=REDACTED" in ours  # urllib3's DEBUG request lines, redacted
     assert token not in ours

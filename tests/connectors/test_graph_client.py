@@ -17,13 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from kernel.config import Account
 from connectors.errors import BadResponse, ConnectorError, TransientError
 from connectors.facebook.streams import CommentsStream as FacebookComments
 from connectors.facebook.streams import PostsStream
 from connectors.graph import GraphClient, GraphSettings, ObjectGone
 from connectors.instagram.streams import CommentsStream as InstagramComments
 from connectors.instagram.streams import MediaStream, RepliesStream
+from kernel.config import Account
 from tests.conftest import FIXTURES
 from tests.connectors.graph_data import NOW, PAGE, fb_comment, fb_post, write
 
@@ -37,11 +37,11 @@ def sample(name: str) -> dict:
 
 
 def account(**kw) -> Account:
-    return Account(**{"id": "19292868552", "handle": "", "name": "Page", "conn_id": "cw_fb",
-                      **kw})
+    return Account(**{"id": "19292868552", "handle": "", "name": "Page", "conn_id": "cw_fb", **kw})
 
 
 # --- contract: real responses through our parsers ------------------------------------------
+
 
 def test_facebook_posts_sample_parses():
     page = sample("facebook/feed_fields_p1.json")
@@ -69,7 +69,9 @@ def test_facebook_comments_sample_parses():
 
 def test_instagram_samples_parse():
     ig = account(id="17841406338772941", handle="ikroskun")
-    media = [MediaStream(ig).parse(r, None, None) for r in sample("instagram/medias_p1.json")["data"]]
+    media = [
+        MediaStream(ig).parse(r, None, None) for r in sample("instagram/medias_p1.json")["data"]
+    ]
     assert media[0].id == "17895731045244887" and media[0].text == ""  # no caption
     assert media[0].flags == {"media_type": "IMAGE"}
     assert media[0].url == "https://www.instagram.com/p/CSgf9BChwVq/"
@@ -83,8 +85,10 @@ def test_instagram_samples_parse():
     assert reply.parent_id == "c1" and reply.root_id == "m1"
 
     named = sample("instagram/comments_fields.json")
-    by_user = {c.author_name: c for c in (InstagramComments(ig).parse(r, "m1", "m1")
-                                          for r in named.values())}
+    by_user = {
+        c.author_name: c
+        for c in (InstagramComments(ig).parse(r, "m1", "m1") for r in named.values())
+    }
     assert by_user["ikroskun"].is_own and not by_user["lixiangguodu123"].is_own
 
 
@@ -107,9 +111,16 @@ def test_the_sandbox_answers_in_the_samples_shape(sandbox_factory, tmp_path):
     running.sandbox.store.clock = NOW
     real = sample("facebook/comments_p1.json")
 
-    ours = requests.get(f"{running.url}/v23.0/{PAGE}_101/comments", params={
-        "access_token": "t", "filter": "stream", "summary": "1", "limit": 2,
-        "fields": "id,comment_count,created_time,like_count,message,permalink_url"}).json()
+    ours = requests.get(
+        f"{running.url}/v23.0/{PAGE}_101/comments",
+        params={
+            "access_token": "t",
+            "filter": "stream",
+            "summary": "1",
+            "limit": 2,
+            "fields": "id,comment_count,created_time,like_count,message,permalink_url",
+        },
+    ).json()
 
     assert ours.keys() == real.keys()
     assert ours["paging"].keys() == real["paging"].keys()
@@ -124,35 +135,39 @@ def test_the_sandbox_answers_in_the_samples_shape(sandbox_factory, tmp_path):
 
 # --- the client over HTTP -----------------------------------------------------------------
 
+
 def _settings(url: str, **kw) -> GraphSettings:
-    return GraphSettings(**{"base_url": url, "timeout_seconds": 1, "max_retries": 2,
-                            "max_wait_seconds": 0.05, **kw})
+    return GraphSettings(
+        **{"base_url": url, "timeout_seconds": 1, "max_retries": 2, "max_wait_seconds": 0.05, **kw}
+    )
 
 
 def test_a_current_graph_version_is_used_despite_facebook_sdk(sandbox_factory, tmp_path):
     write(tmp_path, "facebook", "posts", [fb_post(101, NOW, "Hello")])
     running = sandbox_factory(tmp_path)
     running.sandbox.store.clock = NOW
-    client = GraphClient("facebook", "cw_fb", TOKEN,
-                         _settings(running.url, graph_version="v19.0"))
+    client = GraphClient("facebook", "cw_fb", TOKEN, _settings(running.url, graph_version="v19.0"))
 
-    [(body, raw)] = list(client.pages("facebook.posts", f"{PAGE}/published_posts",
-                                      {"fields": "id,message"}))
+    [(body, raw)] = list(
+        client.pages("facebook.posts", f"{PAGE}/published_posts", {"fields": "id,message"})
+    )
 
     assert body["data"] == [{"id": f"{PAGE}_101", "message": "Hello"}]
     assert raw.request == f"GET /v19.0/{PAGE}/published_posts?fields=id%2Cmessage"
     assert client.api_calls == {"facebook.posts": 1}
 
 
-def test_request_errors_are_not_retried_and_gone_objects_are_told_apart(sandbox_factory,
-                                                                       tmp_path):
+def test_request_errors_are_not_retried_and_gone_objects_are_told_apart(sandbox_factory, tmp_path):
     write(tmp_path, "facebook", "posts", [fb_post(101, NOW, "Hello")])
     running = sandbox_factory(tmp_path)
     running.sandbox.store.clock = NOW
     client = GraphClient("facebook", "cw_fb", TOKEN, _settings(running.url))
 
-    with pytest.raises(ConnectorError, match=r"Graph error 100: \(#100\) Tried accessing "
-                                             r"nonexisting field \(bogus\)"):
+    with pytest.raises(
+        ConnectorError,
+        match=r"Graph error 100: \(#100\) Tried accessing "
+        r"nonexisting field \(bogus\)",
+    ):
         list(client.pages("facebook.posts", f"{PAGE}/published_posts", {"fields": "bogus"}))
     with pytest.raises(ObjectGone):
         list(client.pages("facebook.comments", f"{PAGE}_999/comments", {}))
@@ -182,8 +197,9 @@ class _Broken(BaseHTTPRequestHandler):
 def broken():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
     server.hits = 0
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
@@ -193,8 +209,12 @@ def broken():
 
 def _page(handler, after: str) -> bytes:
     host = handler.headers["Host"]
-    return json.dumps({"data": [{"id": "1"}], "paging": {
-        "next": f"http://{host}/v23.0/1/feed?access_token=x&after={after}"}}).encode()
+    return json.dumps(
+        {
+            "data": [{"id": "1"}],
+            "paging": {"next": f"http://{host}/v23.0/1/feed?access_token=x&after={after}"},
+        }
+    ).encode()
 
 
 def test_a_next_link_that_repeats_stops_instead_of_looping(broken):
@@ -207,8 +227,11 @@ def test_a_next_link_that_repeats_stops_instead_of_looping(broken):
 
 
 def test_endless_paging_stops_at_the_page_cap(broken):
-    broken.behaviour = lambda h: (200, {"Content-Type": "application/json"},
-                                  _page(h, str(broken.hits)))
+    broken.behaviour = lambda h: (
+        200,
+        {"Content-Type": "application/json"},
+        _page(h, str(broken.hits)),
+    )
     client = GraphClient("facebook", "cw_fb", TOKEN, _settings(broken.url, max_pages=5))
 
     with pytest.raises(BadResponse, match="more than 5 pages"):
@@ -229,11 +252,25 @@ def test_too_much_data_halves_the_page_size(broken):
     def behaviour(handler):
         limit = int(re.search(r"limit=(\d+)", handler.path).group(1))
         if limit > 25:
-            return 500, {"Content-Type": "application/json"}, json.dumps({"error": {
-                "message": "Please reduce the amount of data you're asking for, then retry "
-                           "your request", "type": "OAuthException", "code": 1}}).encode()
-        return 200, {"Content-Type": "application/json"}, json.dumps(
-            {"data": [{"id": str(n)} for n in range(limit)]}).encode()
+            return (
+                500,
+                {"Content-Type": "application/json"},
+                json.dumps(
+                    {
+                        "error": {
+                            "message": "Please reduce the amount of data you're asking for, then retry "
+                            "your request",
+                            "type": "OAuthException",
+                            "code": 1,
+                        }
+                    }
+                ).encode(),
+            )
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps({"data": [{"id": str(n)} for n in range(limit)]}).encode(),
+        )
 
     broken.behaviour = behaviour
     client = GraphClient("facebook", "cw_fb", TOKEN, _settings(broken.url, max_wait_seconds=0))
@@ -258,13 +295,16 @@ def test_an_unreachable_host_fails_without_the_token_in_the_error():
     assert caught.value.__suppress_context__
 
 
-@pytest.mark.parametrize("text", [
-    "https://graph.facebook.com/v23.0/1/feed?access_token=SECRET123&after=x",
-    '{"next":"https:\\/\\/graph.facebook.com\\/v23.0\\/1\\/feed?access_token=SECRET123"}',
-    "https%3A%2F%2Fgraph.facebook.com%2Fv23.0%2F1%2Ffeed%3Faccess_token%3DSECRET123",
-    '{"next":"https://x/?access_token\\u003dSECRET123"}',
-    "token SECRET123 somewhere else",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://graph.facebook.com/v23.0/1/feed?access_token=SECRET123&after=x",
+        '{"next":"https:\\/\\/graph.facebook.com\\/v23.0\\/1\\/feed?access_token=SECRET123"}',
+        "https%3A%2F%2Fgraph.facebook.com%2Fv23.0%2F1%2Ffeed%3Faccess_token%3DSECRET123",
+        '{"next":"https://x/?access_token\\u003dSECRET123"}',
+        "token SECRET123 somewhere else",
+    ],
+)
 def test_the_token_is_scrubbed_in_every_spelling(text):
     client = GraphClient("facebook", "cw_fb", "SECRET123", GraphSettings())
     assert "SECRET123" not in client.scrub(text)

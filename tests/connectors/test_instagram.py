@@ -40,22 +40,39 @@ OWN = (IG_USER, IG_HANDLE)
 def account_data(tmp_path):
     data = tmp_path / "data"
     write(data, "instagram", "users", [{"id": IG_USER, "username": IG_HANDLE}])
-    write(data, "instagram", "media", [
-        ig_media(M1, ago(days=2), "Warm spaces are open across the borough."),
-        ig_media(M2, ago(days=6), "New library hours", media_type="VIDEO",
-                 media_product_type="REELS"),
-        ig_media(M_OLD, ago(days=40), "Last month"),
-    ])
-    write(data, "instagram", "comments", [
-        ig_comment(M1, "1801", ago(days=1, hours=20), "Where is the nearest one?"),
-        # An own reply, recognised by username (Instagram gives `from` only sometimes).
-        ig_comment(M1, "1802", ago(days=1, hours=18), "At the library on Broadway.",
-                   who=("", IG_HANDLE), parent="1801"),
-        ig_comment(M1, "1803", ago(days=1, hours=17), "Thanks!", parent="1801"),
-        ig_comment(M1, "1804", ago(days=1), "Buy followers here", hidden=True),
-        ig_comment(M2, "1805", ago(days=5), "Is it open Sundays?"),
-        ig_comment(M_OLD, "1806", ago(days=39), "Nice"),
-    ])
+    write(
+        data,
+        "instagram",
+        "media",
+        [
+            ig_media(M1, ago(days=2), "Warm spaces are open across the borough."),
+            ig_media(
+                M2, ago(days=6), "New library hours", media_type="VIDEO", media_product_type="REELS"
+            ),
+            ig_media(M_OLD, ago(days=40), "Last month"),
+        ],
+    )
+    write(
+        data,
+        "instagram",
+        "comments",
+        [
+            ig_comment(M1, "1801", ago(days=1, hours=20), "Where is the nearest one?"),
+            # An own reply, recognised by username (Instagram gives `from` only sometimes).
+            ig_comment(
+                M1,
+                "1802",
+                ago(days=1, hours=18),
+                "At the library on Broadway.",
+                who=("", IG_HANDLE),
+                parent="1801",
+            ),
+            ig_comment(M1, "1803", ago(days=1, hours=17), "Thanks!", parent="1801"),
+            ig_comment(M1, "1804", ago(days=1), "Buy followers here", hidden=True),
+            ig_comment(M2, "1805", ago(days=5), "Is it open Sundays?"),
+            ig_comment(M_OLD, "1806", ago(days=39), "Nice"),
+        ],
+    )
     return data
 
 
@@ -66,7 +83,8 @@ def _start(sandbox_factory, data, clock=NOW, **api):
 
 
 def test_media_comments_and_replies_arrive_and_a_rerun_writes_nothing(
-        engine, sandbox_factory, fake_tokens, account_data):
+    engine, sandbox_factory, fake_tokens, account_data
+):
     running, settings = _start(sandbox_factory, account_data)
 
     first = ingest(settings, engine, "instagram")
@@ -100,19 +118,40 @@ def test_media_comments_and_replies_arrive_and_a_rerun_writes_nothing(
 def test_new_replies_edits_and_deletions(engine, sandbox_factory, fake_tokens, tmp_path):
     data = tmp_path / "data"
     edit_at, gone_at, new_at = (NOW + timedelta(hours=h) for h in (1, 2, 1))
-    write(data, "instagram", "media", [
-        ig_media(M1, ago(days=2), "Road closed Tuesday",
-                 **private(edits=[(edit_at, "Road closed Wednesday")])),
-        ig_media(M2, ago(days=4), "Oops", **private(deleted_at=gone_at)),
-    ])
-    write(data, "instagram", "comments", [
-        ig_comment(M1, "1801", ago(days=1), "Which road?",
-                   **private(edits=[(edit_at, "Which road?? Still no answer")])),
-        ig_comment(M1, "1802", ago(days=1), "Idiots", parent="1801",
-                   **private(deleted_at=gone_at)),
-        ig_comment(M1, "1803", new_at, "The A322, sorry for the delay.", who=OWN,
-                   parent="1801"),
-    ])
+    write(
+        data,
+        "instagram",
+        "media",
+        [
+            ig_media(
+                M1,
+                ago(days=2),
+                "Road closed Tuesday",
+                **private(edits=[(edit_at, "Road closed Wednesday")]),
+            ),
+            ig_media(M2, ago(days=4), "Oops", **private(deleted_at=gone_at)),
+        ],
+    )
+    write(
+        data,
+        "instagram",
+        "comments",
+        [
+            ig_comment(
+                M1,
+                "1801",
+                ago(days=1),
+                "Which road?",
+                **private(edits=[(edit_at, "Which road?? Still no answer")]),
+            ),
+            ig_comment(
+                M1, "1802", ago(days=1), "Idiots", parent="1801", **private(deleted_at=gone_at)
+            ),
+            ig_comment(
+                M1, "1803", new_at, "The A322, sorry for the delay.", who=OWN, parent="1801"
+            ),
+        ],
+    )
     running, settings = _start(sandbox_factory, data)
     assert ingest(settings, engine, "instagram").stats.new == 4
     running.sandbox.store.clock = LATER
@@ -131,15 +170,23 @@ def test_new_replies_edits_and_deletions(engine, sandbox_factory, fake_tokens, t
     assert (outcome.stats.new, outcome.stats.changed, outcome.stats.deleted) == (1, 2, 2)
 
 
-def test_pages_of_media_comments_and_replies_are_followed(engine, sandbox_factory, fake_tokens,
-                                                           tmp_path):
+def test_pages_of_media_comments_and_replies_are_followed(
+    engine, sandbox_factory, fake_tokens, tmp_path
+):
     data = tmp_path / "data"
-    write(data, "instagram", "media", [ig_media(f"179000000000001{n}", ago(days=n + 1), f"M{n}")
-                                       for n in range(3)])
-    comments = [ig_comment("1790000000000010", f"18{n}", ago(hours=30 - n), f"C{n}")
-                for n in range(3)]
-    comments += [ig_comment("1790000000000010", f"19{n}", ago(hours=20 - n), f"R{n}",
-                            parent="182") for n in range(3)]
+    write(
+        data,
+        "instagram",
+        "media",
+        [ig_media(f"179000000000001{n}", ago(days=n + 1), f"M{n}") for n in range(3)],
+    )
+    comments = [
+        ig_comment("1790000000000010", f"18{n}", ago(hours=30 - n), f"C{n}") for n in range(3)
+    ]
+    comments += [
+        ig_comment("1790000000000010", f"19{n}", ago(hours=20 - n), f"R{n}", parent="182")
+        for n in range(3)
+    ]
     write(data, "instagram", "comments", comments)
     running, settings = _start(sandbox_factory, data, page_size=2)
 
@@ -149,18 +196,25 @@ def test_pages_of_media_comments_and_replies_are_followed(engine, sandbox_factor
     assert outcome.stats.new == 9
     # media: 3 at 2 a page; comments: 2 nested + 1 page; replies of 182 (newest comment,
     # so nested in the first page): 2 nested + 1 page.
-    assert running.calls() == {"instagram.media": 2, "instagram.comments": 1,
-                               "instagram.replies": 1}
-    assert item(engine, "192").parent_id == "182" and item(engine, "192").root_id == "1790000000000010"
+    assert running.calls() == {
+        "instagram.media": 2,
+        "instagram.comments": 1,
+        "instagram.replies": 1,
+    }
+    assert (
+        item(engine, "192").parent_id == "182" and item(engine, "192").root_id == "1790000000000010"
+    )
     with engine.connect() as conn:
         assert conn.execute(text("select count(distinct endpoint) from raw_payloads")).scalar() == 3
 
 
 @pytest.mark.parametrize("fault", ["429", "429_noreset"])
-def test_instagram_throttling_is_waited_out(sqlite_engine, sandbox_factory, fake_tokens,
-                                            account_data, fault):
-    running, settings = _start(sandbox_factory, account_data,
-                               max_wait_seconds=1 if fault == "429" else 0.1)
+def test_instagram_throttling_is_waited_out(
+    sqlite_engine, sandbox_factory, fake_tokens, account_data, fault
+):
+    running, settings = _start(
+        sandbox_factory, account_data, max_wait_seconds=1 if fault == "429" else 0.1
+    )
     running.set_faults([{"endpoint": "instagram.*", "fault": fault, "times": 2, "seconds": 1}])
 
     outcome = ingest(settings, sqlite_engine, "instagram")
@@ -170,8 +224,9 @@ def test_instagram_throttling_is_waited_out(sqlite_engine, sandbox_factory, fake
     assert outcome.stats.new == 9
 
 
-def test_an_expired_token_names_the_connection(sqlite_engine, sandbox_factory, fake_tokens,
-                                               account_data):
+def test_an_expired_token_names_the_connection(
+    sqlite_engine, sandbox_factory, fake_tokens, account_data
+):
     running, settings = _start(sandbox_factory, account_data)
     running.set_faults([{"endpoint": "instagram.media", "fault": "expired_token"}])
 
@@ -182,8 +237,7 @@ def test_an_expired_token_names_the_connection(sqlite_engine, sandbox_factory, f
     assert fake_tokens["instagram"] not in outcome.error
 
 
-def test_a_generated_scenario_arrives_whole(sqlite_engine, sandbox_factory, fake_tokens,
-                                            tmp_path):
+def test_a_generated_scenario_arrives_whole(sqlite_engine, sandbox_factory, fake_tokens, tmp_path):
     """Every Instagram object the generator made and the clock shows arrives, once."""
     end = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
     data = tmp_path / "data"
@@ -198,7 +252,8 @@ def test_a_generated_scenario_arrives_whole(sqlite_engine, sandbox_factory, fake
         gone = row["_sandbox"]["deleted_at"]
         up = row.get("parent_id") or (row.get("media") or {}).get("id")
         return (gone is None or gone > "2026-03-02T12:00:00+0000") and (
-            up is None or visible(rows[up]))
+            up is None or visible(rows[up])
+        )
 
     expected = {row_id for row_id, row in rows.items() if visible(row)}
     running, settings = _start(sandbox_factory, data, clock=end, page_size=10)
@@ -208,6 +263,8 @@ def test_a_generated_scenario_arrives_whole(sqlite_engine, sandbox_factory, fake
     assert outcome.status == "success", outcome.error
     with sqlite_engine.connect() as conn:
         stored = {r[0] for r in conn.execute(text("select item_id from items"))}
-        own = conn.execute(text("select count(*) from items where is_own and kind = 'comment'")).scalar()
+        own = conn.execute(
+            text("select count(*) from items where is_own and kind = 'comment'")
+        ).scalar()
     assert stored == expected
     assert own > 0

@@ -21,9 +21,6 @@ import pytest
 from sqlalchemy import select, text
 
 from channelwatch.ingest import ingest_account
-from kernel.items import Item
-from sandbox import twitter as sandbox
-from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
 from channelwatch.secrets import Credentials
 from channelwatch.warehouse.schema import items
 from connectors.base import FetchState
@@ -36,6 +33,9 @@ from connectors.errors import (
 from connectors.twitter import TwitterConnector, TwitterSettings
 from connectors.twitter.connector import conversation_queries
 from connectors.twitter.streams import ConversationsStream, MentionsStream, TweetsStream
+from kernel.items import Item
+from sandbox import twitter as sandbox
+from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
 from tests.conftest import FIXTURES, make_settings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -54,12 +54,15 @@ def own(key: str, at: datetime, body: str, parent: str | None = None, **extra) -
     return Message(key, ACCOUNT, NAME, True, at, body, parent, **extra)
 
 
-def public(key: str, at: datetime, body: str, parent: str | None = None, who: str = "u1",
-           **extra) -> Message:
+def public(
+    key: str, at: datetime, body: str, parent: str | None = None, who: str = "u1", **extra
+) -> Message:
     return Message(key, who, f"Resident {who}", False, at, body, parent, **extra)
 
 
-def thread(root: Message, *replies: Message, kind: str = "post", account=(ACCOUNT, HANDLE)) -> Thread:
+def thread(
+    root: Message, *replies: Message, kind: str = "post", account=(ACCOUNT, HANDLE)
+) -> Thread:
     return Thread("twitter", account[0], account[1], NAME, kind, root, list(replies))
 
 
@@ -68,38 +71,69 @@ def account_data(tmp_path) -> Path:
     """Own posts (one older than the look-back), mentions, replies at several depths,
     a conversation reply that does not name the council, an edit and deletions."""
     # Replies to a resident in a mention's conversation name only residents: search finds them.
-    many = [public(f"m1x{i}", ago(hours=18 - i), f"Comment {i}", "m1r1", who=f"u{20 + i}")
-            for i in range(12)]
+    many = [
+        public(f"m1x{i}", ago(hours=18 - i), f"Comment {i}", "m1r1", who=f"u{20 + i}")
+        for i in range(12)
+    ]
     threads = [
-        thread(own("p1", ago(days=2), "Bin collections are running as normal this week."),
-               public("r1", ago(hours=47), "When is my collection?"),
-               own("r2", ago(hours=46), "It's on Tuesdays.", "r1"),
-               public("r3", ago(hours=45), "Same question here", "r1", who="u2"),
-               public("r4", ago(hours=40), "Thanks", who="u3",
-                      edits=[Edit(NOW + timedelta(hours=1), "Thanks, found it")]),
-               public("r5", ago(hours=30), "Make £5000 a week!!!", who="u4",
-                      deleted_at=NOW + timedelta(hours=1)),
-               public("r6", NOW + timedelta(hours=2), "Still nothing here", who="u5")),
-        thread(own("p2", ago(days=5), "Libraries have new opening hours from Monday."),
-               *[public(f"p2r{i}", ago(days=4, hours=-i), f"Comment {i}", "p2", who=f"u{50 + i}")
-                 for i in range(6)]),
-        thread(own("p3", ago(days=6), "Gritters are out tonight.",
-                   deleted_at=NOW + timedelta(hours=1))),
+        thread(
+            own("p1", ago(days=2), "Bin collections are running as normal this week."),
+            public("r1", ago(hours=47), "When is my collection?"),
+            own("r2", ago(hours=46), "It's on Tuesdays.", "r1"),
+            public("r3", ago(hours=45), "Same question here", "r1", who="u2"),
+            public(
+                "r4",
+                ago(hours=40),
+                "Thanks",
+                who="u3",
+                edits=[Edit(NOW + timedelta(hours=1), "Thanks, found it")],
+            ),
+            public(
+                "r5",
+                ago(hours=30),
+                "Make £5000 a week!!!",
+                who="u4",
+                deleted_at=NOW + timedelta(hours=1),
+            ),
+            public("r6", NOW + timedelta(hours=2), "Still nothing here", who="u5"),
+        ),
+        thread(
+            own("p2", ago(days=5), "Libraries have new opening hours from Monday."),
+            *[
+                public(f"p2r{i}", ago(days=4, hours=-i), f"Comment {i}", "p2", who=f"u{50 + i}")
+                for i in range(6)
+            ],
+        ),
+        thread(
+            own("p3", ago(days=6), "Gritters are out tonight.", deleted_at=NOW + timedelta(hours=1))
+        ),
         thread(own("p4", ago(days=8), "Register to vote by 17 April.")),
         thread(own("p5", ago(days=9), "Warm spaces are open.")),
         thread(own("p0", ago(days=20), "Old news."), public("p0r1", ago(days=19), "Old reply")),
-        thread(public("m1", ago(days=1), f"@{HANDLE} there is a pothole on Crowthorne Road",
-                      who="u7"),
-               public("m1r1", ago(hours=20), "I hit it too, lost a tyre", "m1", who="u8"),
-               own("m1r2", ago(hours=19), "Thanks, we have logged it with highways.", "m1"),
-               *many, kind="mention"),
-        thread(public("m2", ago(days=3), f"@{HANDLE} you lot are useless", who="u9",
-                      deleted_at=NOW + timedelta(hours=1)), kind="mention"),
+        thread(
+            public("m1", ago(days=1), f"@{HANDLE} there is a pothole on Crowthorne Road", who="u7"),
+            public("m1r1", ago(hours=20), "I hit it too, lost a tyre", "m1", who="u8"),
+            own("m1r2", ago(hours=19), "Thanks, we have logged it with highways.", "m1"),
+            *many,
+            kind="mention",
+        ),
+        thread(
+            public(
+                "m2",
+                ago(days=3),
+                f"@{HANDLE} you lot are useless",
+                who="u9",
+                deleted_at=NOW + timedelta(hours=1),
+            ),
+            kind="mention",
+        ),
         # A stranger's conversation in which someone names the council.
-        thread(public("s1", ago(days=2), "Anyone else stuck on the A322?", who="u40"),
-               public("s1r1", ago(hours=40), f"Ask @{HANDLE}", "s1", who="u41"),
-               public("s1r2", ago(hours=39), "Yes, an hour so far", "s1", who="u42"),
-               kind="mention"),
+        thread(
+            public("s1", ago(days=2), "Anyone else stuck on the A322?", who="u40"),
+            public("s1r1", ago(hours=40), f"Ask @{HANDLE}", "s1", who="u41"),
+            public("s1r2", ago(hours=39), "Yes, an hour so far", "s1", who="u42"),
+            kind="mention",
+        ),
     ]
     data = tmp_path / "data"
     sandbox.render(threads, data)
@@ -127,8 +161,9 @@ def ingest(settings, engine, account: str = ACCOUNT, now: datetime = NOW):
 
 def item(engine, item_id: str):
     with engine.connect() as conn:
-        return conn.execute(select(items).where(items.c.platform == "twitter",
-                                                items.c.item_id == item_id)).one_or_none()
+        return conn.execute(
+            select(items).where(items.c.platform == "twitter", items.c.item_id == item_id)
+        ).one_or_none()
 
 
 def counts(engine) -> dict[str, int]:
@@ -138,11 +173,15 @@ def counts(engine) -> dict[str, int]:
 
 # --- behaviour through the warehouse, on SQLite and PostgreSQL -------------------------------
 
-def test_posts_mentions_and_every_reply_arrive_over_several_pages(engine, sandbox_factory,
-                                                                  fake_tokens, account_data):
+
+def test_posts_mentions_and_every_reply_arrive_over_several_pages(
+    engine, sandbox_factory, fake_tokens, account_data
+):
     running, settings = start(sandbox_factory, account_data, page_size=5)
-    ids = {key: tweet_id(account_data, key)
-           for key in ("p1", "r1", "r2", "r3", "m1", "m1r1", "m1r2", "p0", "p0r1", "p2")}
+    ids = {
+        key: tweet_id(account_data, key)
+        for key in ("p1", "r1", "r2", "r3", "m1", "m1r1", "m1r2", "p0", "p0r1", "p2")
+    }
 
     outcome = ingest(settings, engine)
 
@@ -155,8 +194,12 @@ def test_posts_mentions_and_every_reply_arrive_over_several_pages(engine, sandbo
     assert (post.kind, post.is_own, post.parent_id, post.root_id) == ("post", True, None, ids["p1"])
     assert post.author_name == HANDLE and post.url.endswith(f"/{HANDLE}/status/{ids['p1']}")
     reply = item(engine, ids["r2"])  # the council's reply
-    assert (reply.kind, reply.is_own, reply.parent_id, reply.root_id) == \
-        ("comment", True, ids["r1"], ids["p1"])
+    assert (reply.kind, reply.is_own, reply.parent_id, reply.root_id) == (
+        "comment",
+        True,
+        ids["r1"],
+        ids["p1"],
+    )
     assert reply.flags["in_reply_to_user_id"] == item(engine, ids["r1"]).author_id
     deeper = item(engine, ids["r3"])
     assert deeper.parent_id == ids["r1"] and deeper.root_id == ids["p1"] and not deeper.is_own
@@ -171,14 +214,17 @@ def test_posts_mentions_and_every_reply_arrive_over_several_pages(engine, sandbo
     assert named.kind == "comment" and named.root_id == tweet_id(account_data, "s1")
     assert item(engine, tweet_id(account_data, "s1r2")) is None  # ...whose thread is not read
     with engine.connect() as conn:
-        comments = conn.execute(text("select count(*) from items where root_id = :r and "
-                                     "kind = 'comment'"), {"r": ids["m1"]}).scalar_one()
+        comments = conn.execute(
+            text("select count(*) from items where root_id = :r and kind = 'comment'"),
+            {"r": ids["m1"]},
+        ).scalar_one()
     assert comments == 14
     assert outcome.stats.seen == outcome.stats.new  # each post read once, from one endpoint
 
 
 def test_a_rerun_with_nothing_new_costs_one_call_per_endpoint_and_writes_nothing(
-        engine, sandbox_factory, fake_tokens, account_data):
+    engine, sandbox_factory, fake_tokens, account_data
+):
     running, settings = start(sandbox_factory, account_data)
     assert ingest(settings, engine).status == "success"
     before = counts(engine)
@@ -187,19 +233,26 @@ def test_a_rerun_with_nothing_new_costs_one_call_per_endpoint_and_writes_nothing
     again = ingest(settings, engine)
 
     assert again.status == "success", again.error
-    assert running.calls() == {"twitter.users_tweets": 1, "twitter.users_mentions": 1,
-                               "twitter.search_recent": 1}
+    assert running.calls() == {
+        "twitter.users_tweets": 1,
+        "twitter.users_mentions": 1,
+        "twitter.search_recent": 1,
+    }
     assert (again.stats.new, again.stats.changed, again.stats.deleted) == (0, 0, 0)
     assert counts(engine) == before
     with engine.connect() as conn:
-        marks = dict(conn.execute(text("select endpoint, value from watermarks where "
-                                       "platform = 'twitter'")).all())
+        marks = dict(
+            conn.execute(
+                text("select endpoint, value from watermarks where platform = 'twitter'")
+            ).all()
+        )
     assert marks["twitter.users_tweets"] == tweet_id(account_data, "m1r2")  # the newest ids
     assert marks["twitter.users_mentions"] == tweet_id(account_data, "m1")
 
 
-def test_edits_become_versions_and_deletions_are_marked(engine, sandbox_factory, fake_tokens,
-                                                        account_data):
+def test_edits_become_versions_and_deletions_are_marked(
+    engine, sandbox_factory, fake_tokens, account_data
+):
     running, settings = start(sandbox_factory, account_data)
     assert ingest(settings, engine).status == "success"
     ids = {k: tweet_id(account_data, k) for k in ("r4", "r5", "r6", "p3", "m2", "p1")}
@@ -211,8 +264,9 @@ def test_edits_become_versions_and_deletions_are_marked(engine, sandbox_factory,
     edited = item(engine, ids["r4"])
     assert edited.text.endswith("Thanks, found it") and edited.version == 2
     with engine.connect() as conn:
-        versions = conn.execute(text("select count(*) from item_versions where item_id = :i"),
-                                {"i": ids["r4"]}).scalar_one()
+        versions = conn.execute(
+            text("select count(*) from item_versions where item_id = :i"), {"i": ids["r4"]}
+        ).scalar_one()
     assert versions == 2
     assert item(engine, ids["r5"]).deleted_at is not None  # a deleted reply
     assert item(engine, ids["p3"]).deleted_at is not None  # a deleted post
@@ -222,8 +276,9 @@ def test_edits_become_versions_and_deletions_are_marked(engine, sandbox_factory,
     assert item(engine, ids["r6"]).parent_id == ids["p1"]  # a reply posted since
 
 
-def test_after_a_gap_longer_than_the_lookback_since_id_catches_up(engine, sandbox_factory,
-                                                                  fake_tokens, account_data):
+def test_after_a_gap_longer_than_the_lookback_since_id_catches_up(
+    engine, sandbox_factory, fake_tokens, account_data
+):
     running, settings = start(sandbox_factory, account_data)
     assert ingest(settings, engine).status == "success"
     gap = NOW + timedelta(days=20)
@@ -234,8 +289,13 @@ def test_after_a_gap_longer_than_the_lookback_since_id_catches_up(engine, sandbo
     assert after.status == "success", after.error
     with engine.connect() as conn:
         marks = dict(conn.execute(text("select endpoint, value from watermarks")).all())
-        requests = conn.execute(text("select request from raw_payloads where run_id = :r"),
-                                {"r": after.run_id}).scalars().all()
+        requests = (
+            conn.execute(
+                text("select request from raw_payloads where run_id = :r"), {"r": after.run_id}
+            )
+            .scalars()
+            .all()
+        )
     timeline = [r for r in requests if "/tweets?" in r or "/mentions?" in r]
     assert timeline and all("since_id=" in r and "start_time=" not in r for r in timeline)
     assert marks["twitter.users_tweets"].isdigit()
@@ -243,18 +303,38 @@ def test_after_a_gap_longer_than_the_lookback_since_id_catches_up(engine, sandbo
 
 
 def test_an_expired_token_fails_its_account_only_and_no_token_is_stored_or_logged(
-        engine, sandbox_factory, fake_tokens, tmp_path, monkeypatch, caplog):
+    engine, sandbox_factory, fake_tokens, tmp_path, monkeypatch, caplog
+):
     data = tmp_path / "data"
-    sandbox.render([thread(own("p1", ago(days=1), "Hello"), public("r1", ago(hours=3), "Hi")),
-                    thread(Message("o1", OTHER, "Other", True, ago(days=1), "Other council"),
-                           account=(OTHER, OTHER_HANDLE))], data)
+    sandbox.render(
+        [
+            thread(own("p1", ago(days=1), "Hello"), public("r1", ago(hours=3), "Hi")),
+            thread(
+                Message("o1", OTHER, "Other", True, ago(days=1), "Other council"),
+                account=(OTHER, OTHER_HANDLE),
+            ),
+        ],
+        data,
+    )
     running = sandbox_factory(data)
     running.sandbox.store.clock = NOW
-    monkeypatch.setenv("AIRFLOW_CONN_CW_TWITTER_EXPIRED",
-                       '{"conn_type": "generic", "password": "expired"}')
-    settings = make_settings(running.url, accounts={"twitter": [
-        {"id": OTHER, "handle": OTHER_HANDLE, "name": "Other", "conn_id": "cw_twitter_expired"},
-        {"id": ACCOUNT, "handle": HANDLE, "name": NAME, "conn_id": "cw_twitter"}]})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CW_TWITTER_EXPIRED", '{"conn_type": "generic", "password": "expired"}'
+    )
+    settings = make_settings(
+        running.url,
+        accounts={
+            "twitter": [
+                {
+                    "id": OTHER,
+                    "handle": OTHER_HANDLE,
+                    "name": "Other",
+                    "conn_id": "cw_twitter_expired",
+                },
+                {"id": ACCOUNT, "handle": HANDLE, "name": NAME, "conn_id": "cw_twitter"},
+            ]
+        },
+    )
     caplog.set_level(logging.DEBUG)
 
     failed = ingest(settings, engine, OTHER)
@@ -265,20 +345,32 @@ def test_an_expired_token_fails_its_account_only_and_no_token_is_stored_or_logge
     assert ok.status == "success", ok.error
     assert item(engine, tweet_id(data, "r1")) is not None
     with engine.connect() as conn:
-        stored = json.dumps([[list(map(str, r)) for r in conn.execute(text(f"select * from {t}")).all()]
-                             for t in ("raw_payloads", "ingestion_runs", "items", "watermarks")])
+        stored = json.dumps(
+            [
+                [list(map(str, r)) for r in conn.execute(text(f"select * from {t}")).all()]
+                for t in ("raw_payloads", "ingestion_runs", "items", "watermarks")
+            ]
+        )
     assert fake_tokens["twitter"] not in stored
-    ours = "\n".join(r.getMessage() for r in caplog.records
-                     if not r.name.startswith("sandbox"))
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("sandbox"))
     assert "Bearer ***" in ours  # tweepy logs its request headers at DEBUG, redacted
     assert fake_tokens["twitter"] not in ours
 
 
 # --- faults, on the connector alone -------------------------------------------------------------
 
+
 def connector(url: str, token: str = "FAKE-X-TOKEN", conn_id: str = "cw_twitter", **overrides):
-    settings = TwitterSettings(**{"base_url": url, "timeout_seconds": 0.5, "max_retries": 2,
-                                  "backoff_seconds": 0.05, "max_wait_seconds": 3, **overrides})
+    settings = TwitterSettings(
+        **{
+            "base_url": url,
+            "timeout_seconds": 0.5,
+            "max_retries": 2,
+            "backoff_seconds": 0.05,
+            "max_wait_seconds": 3,
+            **overrides,
+        }
+    )
     account = make_settings().account("twitter", ACCOUNT)
     return TwitterConnector(account, Credentials(conn_id, token), settings)
 
@@ -293,11 +385,20 @@ def _small_account(tmp_path_factory):
     from sandbox import server
 
     data = tmp_path_factory.mktemp("twitter") / "data"
-    sandbox.render([thread(own("p1", ago(days=1), "Hello"),
-                           public("r1", ago(hours=3), "Hi"),
-                           public("r2", ago(hours=2), "Hi again", "r1", who="u2")),
-                    thread(own("p2", ago(days=2), "Second post"),
-                           public("r3", ago(hours=30), "A reply", who="u3"))], data)
+    sandbox.render(
+        [
+            thread(
+                own("p1", ago(days=1), "Hello"),
+                public("r1", ago(hours=3), "Hi"),
+                public("r2", ago(hours=2), "Hi again", "r1", who="u2"),
+            ),
+            thread(
+                own("p2", ago(days=2), "Second post"),
+                public("r3", ago(hours=30), "A reply", who="u3"),
+            ),
+        ],
+        data,
+    )
     running = server.start(data)
     running.sandbox.store.clock = NOW
     running.data = data
@@ -314,10 +415,17 @@ def small_account(_small_account):
     _small_account.set_faults([])
 
 
-@pytest.mark.parametrize("fault", [
-    {"fault": "500"}, {"fault": "502"}, {"fault": "timeout", "seconds": 1.0},
-    {"fault": "malformed_json"}, {"fault": "truncated"}, {"fault": "429_noreset"},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fault": "500"},
+        {"fault": "502"},
+        {"fault": "timeout", "seconds": 1.0},
+        {"fault": "malformed_json"},
+        {"fault": "truncated"},
+        {"fault": "429_noreset"},
+    ],
+)
 def test_a_passing_fault_is_retried_and_the_pass_completes(small_account, fault):
     small_account.set_faults([{"endpoint": "twitter.users_mentions", "times": 1, **fault}])
     conn = connector(small_account.url)
@@ -340,17 +448,20 @@ def test_a_429_with_a_reset_is_waited_for_until_the_reset(small_account):
     assert small_account.calls()["twitter.search_recent"] == 2
 
 
-@pytest.mark.parametrize("fault, error, calls", [
-    ({"fault": "500"}, TransientError, 3),
-    ({"fault": "502"}, TransientError, 3),
-    ({"fault": "timeout", "seconds": 0.7}, TransientError, 3),
-    ({"fault": "malformed_json"}, BadResponse, 3),
-    ({"fault": "truncated"}, BadResponse, 3),
-    # tweepy would retry at once, for ever, with wait_on_rate_limit: backed off, then given up.
-    ({"fault": "429_noreset"}, RateLimited, 3),
-    ({"fault": "429", "seconds": 60}, RateLimited, 1),  # longer than max_wait: no waiting
-    ({"fault": "expired_token"}, CredentialsInvalid, 1),
-])
+@pytest.mark.parametrize(
+    "fault, error, calls",
+    [
+        ({"fault": "500"}, TransientError, 3),
+        ({"fault": "502"}, TransientError, 3),
+        ({"fault": "timeout", "seconds": 0.7}, TransientError, 3),
+        ({"fault": "malformed_json"}, BadResponse, 3),
+        ({"fault": "truncated"}, BadResponse, 3),
+        # tweepy would retry at once, for ever, with wait_on_rate_limit: backed off, then given up.
+        ({"fault": "429_noreset"}, RateLimited, 3),
+        ({"fault": "429", "seconds": 60}, RateLimited, 1),  # longer than max_wait: no waiting
+        ({"fault": "expired_token"}, CredentialsInvalid, 1),
+    ],
+)
 def test_a_lasting_fault_fails_the_pass_with_the_right_error(small_account, fault, error, calls):
     small_account.set_faults([{"endpoint": "twitter.users_tweets", "times": -1, **fault}])
     conn = connector(small_account.url, conn_id="cw_twitter_main")
@@ -385,12 +496,14 @@ def test_queries_never_exceed_the_limit():
     assert [c for _, chunk in queries for c in chunk] == ids
     assert len(queries[0][1]) == 13
     excluding = conversation_queries(ids, 512, "-from:2244994945 -@BracknellForest")
-    assert all(len(q) <= 512 and q.endswith(") -from:2244994945 -@BracknellForest")
-               for q, _ in excluding)
+    assert all(
+        len(q) <= 512 and q.endswith(") -from:2244994945 -@BracknellForest") for q, _ in excluding
+    )
     assert len(excluding[0][1]) == 12
 
 
 # --- contract: real API responses -----------------------------------------------------------------
+
 
 def sample(name: str) -> dict:
     return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
@@ -409,7 +522,9 @@ def test_the_parser_reads_real_tweets():
     body = sample("tweets_resp.json")
     posts = list(TweetsStream(account("2244994945")).items(body))
     assert [(p.kind, p.is_own, p.author_name) for p in posts] == [
-        ("post", True, "TwitterDev"), ("mention", False, "Twitter")]
+        ("post", True, "TwitterDev"),
+        ("mention", False, "Twitter"),
+    ]
 
     search = ConversationsStream(account("17200003"))
     replies = list(search.items(sample("search_tweets_query.json")))
@@ -430,13 +545,16 @@ def test_a_recording_of_real_tweets_is_served_and_ingested(sandbox_factory, tmp_
     folder.mkdir(parents=True)
     (folder / "tweets.jsonl").write_text("".join(json.dumps(t) + "\n" for t in recording["data"]))
     (folder / "users.jsonl").write_text(
-        "".join(json.dumps(u) + "\n" for u in recording["includes"]["users"]))
+        "".join(json.dumps(u) + "\n" for u in recording["includes"]["users"])
+    )
     running = sandbox_factory(tmp_path / "data")
     when = datetime(2020, 6, 26, tzinfo=timezone.utc)
     running.sandbox.store.clock = when
-    conn = TwitterConnector(make_settings().account("twitter", ACCOUNT).model_copy(
-        update={"id": "17200003"}), Credentials("cw_twitter", "t"),
-        TwitterSettings(base_url=running.url, timeout_seconds=1))
+    conn = TwitterConnector(
+        make_settings().account("twitter", ACCOUNT).model_copy(update={"id": "17200003"}),
+        Credentials("cw_twitter", "t"),
+        TwitterSettings(base_url=running.url, timeout_seconds=1),
+    )
 
     found = run_pass(conn, when)
 
@@ -448,11 +566,14 @@ def test_a_recording_of_real_tweets_is_served_and_ingested(sandbox_factory, tmp_
 def test_the_sandbox_serves_the_shapes_the_real_api_returns(small_account):
     import urllib.request
 
-    fields = "tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id," \
-             "referenced_tweets,entities,lang,possibly_sensitive&expansions=author_id"
+    fields = (
+        "tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id,"
+        "referenced_tweets,entities,lang,possibly_sensitive&expansions=author_id"
+    )
     request = urllib.request.Request(
         f"{small_account.url}/2/users/{ACCOUNT}/mentions?max_results=5&{fields}",
-        headers={"Authorization": "Bearer t"})
+        headers={"Authorization": "Bearer t"},
+    )
     with urllib.request.urlopen(request) as response:
         ours = json.load(response)
     real = sample("search_tweets_query.json")
@@ -460,7 +581,12 @@ def test_the_sandbox_serves_the_shapes_the_real_api_returns(small_account):
     assert set(ours["meta"]) <= set(real["meta"]) | {"next_token"}
     real_keys = set().union(*(t.keys() for t in real["data"]))
     # Not rendered by the generator: media, places and the posting client.
-    assert real_keys - set(ours["data"][0]) <= {"attachments", "geo", "source",
-                                                  "conversation_id", "in_reply_to_user_id",
-                                                  "referenced_tweets"}
+    assert real_keys - set(ours["data"][0]) <= {
+        "attachments",
+        "geo",
+        "source",
+        "conversation_id",
+        "in_reply_to_user_id",
+        "referenced_tweets",
+    }
     assert set(ours["includes"]["users"][0]) >= {"id", "name", "username"}

@@ -20,9 +20,6 @@ import pytest
 from sqlalchemy import select, text
 
 from channelwatch.ingest import ingest_account
-from kernel.items import Item
-from sandbox import youtube as sandbox
-from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
 from channelwatch.secrets import Credentials
 from channelwatch.warehouse.schema import items
 from connectors.base import FetchState
@@ -35,6 +32,9 @@ from connectors.errors import (
 )
 from connectors.youtube import YouTubeConnector, YouTubeSettings
 from connectors.youtube.streams import CommentsStream, CommentThreadsStream, VideosStream
+from kernel.items import Item
+from sandbox import youtube as sandbox
+from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, Message, Thread
 from tests.conftest import FIXTURES, make_settings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -53,8 +53,9 @@ def own(key: str, at: datetime, body: str, parent: str | None = None, **extra) -
     return Message(key, CHANNEL, NAME, True, at, body, parent, **extra)
 
 
-def public(key: str, at: datetime, body: str, parent: str | None = None, who: str = "u1",
-           **extra) -> Message:
+def public(
+    key: str, at: datetime, body: str, parent: str | None = None, who: str = "u1", **extra
+) -> Message:
     return Message(key, who, f"Resident {who}", False, at, body, parent, **extra)
 
 
@@ -78,28 +79,61 @@ def rid(thread_key: str, key: str) -> str:
 def channel_data(tmp_path) -> Path:
     """Five videos (one older than the 14-day look-back, one published later), threads
     with up to eight replies, an edit, deletions and a late comment on the old video."""
-    big = [public(f"a1r{i}", ago(hours=46 - i), f"reply {i}", "a1", who=f"u{10 + i}")
-           for i in range(1, 7)]
+    big = [
+        public(f"a1r{i}", ago(hours=46 - i), f"reply {i}", "a1", who=f"u{10 + i}")
+        for i in range(1, 7)
+    ]
     big.append(own("a1r7", ago(hours=38), "Collections are on Tuesdays.", "a1"))
     big.append(public("a1r8", NOW + timedelta(hours=2), "Still nothing here", "a1r7", who="u30"))
     threads = [
-        video(own("va", ago(days=2), "Bin collections are running as normal this week. "
-                  "Check your collection day online."),
-              public("a1", ago(hours=47), "When is my collection?"), *big,
-              public("a2", ago(hours=40), "Thanks", who="u2",
-                     edits=[Edit(NOW + timedelta(hours=1), "Thanks, found it")]),
-              public("a3", ago(hours=30), "Make £5000 a week!!! bit.ly/x", who="u3",
-                     deleted_at=NOW + timedelta(hours=1))),
-        video(own("vb", ago(days=5), "Winter ready? Grab these de-icers #ad",
-                  flags={"paid_product_placement": True}),
-              public("b1", ago(days=4), "Is this an advert?", who="u4"),
-              own("b1r1", ago(days=4) + timedelta(hours=2), "It is a paid partnership.", "b1")),
-        video(own("ve", ago(days=6), "Library hours change on Monday.",
-                  deleted_at=NOW + timedelta(hours=1))),
+        video(
+            own(
+                "va",
+                ago(days=2),
+                "Bin collections are running as normal this week. "
+                "Check your collection day online.",
+            ),
+            public("a1", ago(hours=47), "When is my collection?"),
+            *big,
+            public(
+                "a2",
+                ago(hours=40),
+                "Thanks",
+                who="u2",
+                edits=[Edit(NOW + timedelta(hours=1), "Thanks, found it")],
+            ),
+            public(
+                "a3",
+                ago(hours=30),
+                "Make £5000 a week!!! bit.ly/x",
+                who="u3",
+                deleted_at=NOW + timedelta(hours=1),
+            ),
+        ),
+        video(
+            own(
+                "vb",
+                ago(days=5),
+                "Winter ready? Grab these de-icers #ad",
+                flags={"paid_product_placement": True},
+            ),
+            public("b1", ago(days=4), "Is this an advert?", who="u4"),
+            own("b1r1", ago(days=4) + timedelta(hours=2), "It is a paid partnership.", "b1"),
+        ),
+        video(
+            own(
+                "ve",
+                ago(days=6),
+                "Library hours change on Monday.",
+                deleted_at=NOW + timedelta(hours=1),
+            )
+        ),
         video(own("vf", ago(days=7), "Road resurfacing on the A322 starts Tuesday.")),
-        video(own("vc", ago(days=30), "Old news."),
-              public("c1", ago(days=29), "Old comment", who="u5"),
-              public("c2", NOW + timedelta(hours=1), "Still relevant a month on?", who="u6")),
+        video(
+            own("vc", ago(days=30), "Old news."),
+            public("c1", ago(days=29), "Old comment", who="u5"),
+            public("c2", NOW + timedelta(hours=1), "Still relevant a month on?", who="u6"),
+        ),
         video(own("vd", NOW + timedelta(hours=1), "New video, published later.")),
     ]
     data = tmp_path / "data"
@@ -119,8 +153,9 @@ def ingest(settings, engine, account: str = CHANNEL, now: datetime = NOW):
 
 def item(engine, item_id: str):
     with engine.connect() as conn:
-        return conn.execute(select(items).where(items.c.platform == "youtube",
-                                                items.c.item_id == item_id)).one_or_none()
+        return conn.execute(
+            select(items).where(items.c.platform == "youtube", items.c.item_id == item_id)
+        ).one_or_none()
 
 
 def counts(engine) -> dict[str, int]:
@@ -130,23 +165,32 @@ def counts(engine) -> dict[str, int]:
 
 def everything_stored(engine) -> str:
     with engine.connect() as conn:
-        rows = [conn.execute(text(f"select * from {t}")).all()
-                for t in ("raw_payloads", "ingestion_runs", "items", "watermarks")]
+        rows = [
+            conn.execute(text(f"select * from {t}")).all()
+            for t in ("raw_payloads", "ingestion_runs", "items", "watermarks")
+        ]
     return json.dumps([[list(map(str, r)) for r in table] for table in rows])
 
 
 # --- behaviour through the warehouse, on SQLite and PostgreSQL -------------------------------
 
-def test_every_page_of_every_endpoint_is_read_and_parsed(engine, sandbox_factory, fake_tokens,
-                                                         channel_data):
+
+def test_every_page_of_every_endpoint_is_read_and_parsed(
+    engine, sandbox_factory, fake_tokens, channel_data
+):
     running, settings = start(sandbox_factory, channel_data, page_size=2)
 
     outcome = ingest(settings, engine)
 
     assert outcome.status == "success", outcome.error
     calls = running.calls()
-    assert calls == {"youtube.channels": 1, "youtube.playlistItems": 3,
-                     "youtube.commentThreads": 3, "youtube.comments": 4, "youtube.videos": 1}
+    assert calls == {
+        "youtube.channels": 1,
+        "youtube.playlistItems": 3,
+        "youtube.commentThreads": 3,
+        "youtube.comments": 4,
+        "youtube.videos": 1,
+    }
     assert outcome.api_calls == sum(calls.values())
     assert outcome.quota_units == outcome.api_calls  # every list call costs one unit
     served = next(a for a in running.sandbox.apis if isinstance(a, sandbox.Api))
@@ -169,7 +213,8 @@ def test_every_page_of_every_endpoint_is_read_and_parsed(engine, sandbox_factory
 
 
 def test_a_rerun_with_nothing_new_costs_one_call_per_endpoint_and_writes_nothing(
-        engine, sandbox_factory, fake_tokens, channel_data):
+    engine, sandbox_factory, fake_tokens, channel_data
+):
     running, settings = start(sandbox_factory, channel_data)
     first = ingest(settings, engine)
     assert first.status == "success", first.error
@@ -179,16 +224,21 @@ def test_a_rerun_with_nothing_new_costs_one_call_per_endpoint_and_writes_nothing
     again = ingest(settings, engine)
 
     assert again.status == "success", again.error
-    assert running.calls() == {"youtube.playlistItems": 1, "youtube.commentThreads": 1,
-                               "youtube.comments": 1, "youtube.videos": 1}
+    assert running.calls() == {
+        "youtube.playlistItems": 1,
+        "youtube.commentThreads": 1,
+        "youtube.comments": 1,
+        "youtube.videos": 1,
+    }
     assert again.quota_units == 4
     assert (again.stats.new, again.stats.changed, again.stats.deleted) == (0, 0, 0)
     assert counts(engine) == before
     assert "youtube.search" not in running.calls()
 
 
-def test_edits_deletions_new_videos_and_comments_on_older_videos(engine, sandbox_factory,
-                                                                 fake_tokens, channel_data):
+def test_edits_deletions_new_videos_and_comments_on_older_videos(
+    engine, sandbox_factory, fake_tokens, channel_data
+):
     running, settings = start(sandbox_factory, channel_data)
     assert ingest(settings, engine).status == "success"
     assert item(engine, tid("c2")) is None
@@ -200,8 +250,14 @@ def test_edits_deletions_new_videos_and_comments_on_older_videos(engine, sandbox
     edited = item(engine, tid("a2"))
     assert edited.text == "Thanks, found it" and edited.version == 2
     with engine.connect() as conn:
-        texts = conn.execute(text("select text from item_versions where item_id = :i "
-                                  "order by version"), {"i": tid("a2")}).scalars().all()
+        texts = (
+            conn.execute(
+                text("select text from item_versions where item_id = :i order by version"),
+                {"i": tid("a2")},
+            )
+            .scalars()
+            .all()
+        )
     assert texts == ["Thanks", "Thanks, found it"]
     assert item(engine, tid("a3")).deleted_at is not None  # a deleted comment
     assert item(engine, vid("ve")).deleted_at is not None  # a deleted video
@@ -215,17 +271,30 @@ def test_edits_deletions_new_videos_and_comments_on_older_videos(engine, sandbox
 
 
 def test_an_expired_key_fails_its_account_only_and_no_key_is_stored_or_logged(
-        engine, sandbox_factory, fake_tokens, tmp_path, monkeypatch, caplog):
+    engine, sandbox_factory, fake_tokens, tmp_path, monkeypatch, caplog
+):
     data = tmp_path / "data"
-    sandbox.render([video(own("va", ago(days=1), "Hello"), public("a1", ago(hours=3), "Hi")),
-                    video(own("vb", ago(days=1), "Other channel"), channel=OTHER_CHANNEL)], data)
+    sandbox.render(
+        [
+            video(own("va", ago(days=1), "Hello"), public("a1", ago(hours=3), "Hi")),
+            video(own("vb", ago(days=1), "Other channel"), channel=OTHER_CHANNEL),
+        ],
+        data,
+    )
     running = sandbox_factory(data)
     running.sandbox.store.clock = NOW
-    monkeypatch.setenv("AIRFLOW_CONN_CW_YOUTUBE_EXPIRED",
-                       '{"conn_type": "generic", "password": "expired"}')
-    settings = make_settings(running.url, accounts={"youtube": [
-        {"id": OTHER_CHANNEL, "name": "Other", "conn_id": "cw_youtube_expired"},
-        {"id": CHANNEL, "handle": HANDLE, "name": NAME, "conn_id": "cw_youtube"}]})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CW_YOUTUBE_EXPIRED", '{"conn_type": "generic", "password": "expired"}'
+    )
+    settings = make_settings(
+        running.url,
+        accounts={
+            "youtube": [
+                {"id": OTHER_CHANNEL, "name": "Other", "conn_id": "cw_youtube_expired"},
+                {"id": CHANNEL, "handle": HANDLE, "name": NAME, "conn_id": "cw_youtube"},
+            ]
+        },
+    )
     caplog.set_level(logging.DEBUG)
 
     failed = ingest(settings, engine, OTHER_CHANNEL)
@@ -237,8 +306,9 @@ def test_an_expired_key_fails_its_account_only_and_no_key_is_stored_or_logged(
     assert item(engine, tid("a1")) is not None
     stored = everything_stored(engine)
     assert fake_tokens["youtube"] not in stored
-    ours = "\n".join(r.getMessage() for r in caplog.records
-                     if not r.name.startswith("sandbox"))  # the sandbox is Google
+    ours = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith("sandbox")
+    )  # the sandbox is Google
     assert "key=***" in ours  # googleapiclient logs request URLs at DEBUG, redacted
     assert fake_tokens["youtube"] not in ours
     with engine.connect() as conn:
@@ -248,10 +318,24 @@ def test_an_expired_key_fails_its_account_only_and_no_key_is_stored_or_logged(
 
 # --- faults, on the connector alone -------------------------------------------------------------
 
-def connector(url: str, token: str = "FAKE-YT-KEY", conn_id: str = "cw_youtube",
-              extra: dict | None = None, **overrides):
-    settings = YouTubeSettings(**{"base_url": url, "timeout_seconds": 0.5, "max_retries": 2,
-                                  "backoff_seconds": 0.05, "max_wait_seconds": 2, **overrides})
+
+def connector(
+    url: str,
+    token: str = "FAKE-YT-KEY",
+    conn_id: str = "cw_youtube",
+    extra: dict | None = None,
+    **overrides,
+):
+    settings = YouTubeSettings(
+        **{
+            "base_url": url,
+            "timeout_seconds": 0.5,
+            "max_retries": 2,
+            "backoff_seconds": 0.05,
+            "max_wait_seconds": 2,
+            **overrides,
+        }
+    )
     account = make_settings().account("youtube", CHANNEL)
     return YouTubeConnector(account, Credentials(conn_id, token, extra=extra or {}), settings)
 
@@ -266,9 +350,16 @@ def _small_channel(tmp_path_factory):
     from sandbox import server
 
     data = tmp_path_factory.mktemp("youtube") / "data"
-    sandbox.render([video(own("va", ago(days=1), "Hello"),
-                          public("a1", ago(hours=3), "Hi"),
-                          public("a2", ago(hours=2), "Hi again", who="u2"))], data)
+    sandbox.render(
+        [
+            video(
+                own("va", ago(days=1), "Hello"),
+                public("a1", ago(hours=3), "Hi"),
+                public("a2", ago(hours=2), "Hi again", who="u2"),
+            )
+        ],
+        data,
+    )
     running = server.start(data)
     running.sandbox.store.clock = NOW
     yield running
@@ -284,11 +375,18 @@ def small_channel(_small_channel):
     _small_channel.set_faults([])
 
 
-@pytest.mark.parametrize("fault", [
-    {"fault": "500"}, {"fault": "502"}, {"fault": "timeout", "seconds": 1.0},
-    {"fault": "malformed_json"}, {"fault": "truncated"}, {"fault": "429", "seconds": 1},
-    {"fault": "429_noreset"},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fault": "500"},
+        {"fault": "502"},
+        {"fault": "timeout", "seconds": 1.0},
+        {"fault": "malformed_json"},
+        {"fault": "truncated"},
+        {"fault": "429", "seconds": 1},
+        {"fault": "429_noreset"},
+    ],
+)
 def test_a_passing_fault_is_retried_and_the_pass_completes(small_channel, fault):
     small_channel.set_faults([{"endpoint": "youtube.commentThreads", "times": 1, **fault}])
     conn = connector(small_channel.url)
@@ -300,16 +398,19 @@ def test_a_passing_fault_is_retried_and_the_pass_completes(small_channel, fault)
     assert small_channel.calls()["youtube.commentThreads"] == 2
 
 
-@pytest.mark.parametrize("fault, error, calls", [
-    ({"fault": "500"}, TransientError, 3),
-    ({"fault": "502"}, TransientError, 3),
-    ({"fault": "malformed_json"}, BadResponse, 3),
-    ({"fault": "truncated"}, BadResponse, 3),
-    ({"fault": "429_noreset"}, RateLimited, 3),
-    ({"fault": "429", "seconds": 60}, RateLimited, 1),  # longer than max_wait: no waiting
-    ({"fault": "quota_exceeded"}, QuotaExhausted, 1),  # not retried the same day
-    ({"fault": "expired_token"}, CredentialsInvalid, 1),
-])
+@pytest.mark.parametrize(
+    "fault, error, calls",
+    [
+        ({"fault": "500"}, TransientError, 3),
+        ({"fault": "502"}, TransientError, 3),
+        ({"fault": "malformed_json"}, BadResponse, 3),
+        ({"fault": "truncated"}, BadResponse, 3),
+        ({"fault": "429_noreset"}, RateLimited, 3),
+        ({"fault": "429", "seconds": 60}, RateLimited, 1),  # longer than max_wait: no waiting
+        ({"fault": "quota_exceeded"}, QuotaExhausted, 1),  # not retried the same day
+        ({"fault": "expired_token"}, CredentialsInvalid, 1),
+    ],
+)
 def test_a_lasting_fault_fails_the_pass_with_the_right_error(small_channel, fault, error, calls):
     small_channel.set_faults([{"endpoint": "youtube.commentThreads", "times": -1, **fault}])
     conn = connector(small_channel.url)
@@ -335,8 +436,12 @@ def test_a_reset_within_max_wait_is_waited_for(small_channel):
 @pytest.mark.parametrize("oauth", [False, True])
 def test_an_expired_token_names_the_connection(small_channel, oauth):
     # The sandbox refuses the literal token "expired": as a key (400), as a bearer (401).
-    conn = connector(small_channel.url, token="expired", conn_id="cw_youtube_main",
-                     extra={"auth": "oauth"} if oauth else None)
+    conn = connector(
+        small_channel.url,
+        token="expired",
+        conn_id="cw_youtube_main",
+        extra={"auth": "oauth"} if oauth else None,
+    )
 
     with pytest.raises(CredentialsInvalid, match="cw_youtube_main"):
         run_pass(conn)
@@ -371,6 +476,7 @@ def test_search_list_is_not_served(small_channel):
 
 # --- contract: real API responses -----------------------------------------------------------------
 
+
 def sample(name: str) -> dict:
     return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
 
@@ -388,8 +494,9 @@ def test_the_parser_reads_real_videos_and_comment_threads():
     assert post.flags == {}  # paidProductPlacementDetails is the owner's to see
 
     threads = sample("comment_threads_by_video_paged_1.json")
-    first = list(CommentThreadsStream(account("UC_x5XG1OV2P6uZZ5FSM9Ttw"))
-                 .parse(threads["items"][0]))
+    first = list(
+        CommentThreadsStream(account("UC_x5XG1OV2P6uZZ5FSM9Ttw")).parse(threads["items"][0])
+    )
     assert len(first) == 1
     comment = first[0]
     assert comment.id == "UgyZ1jqkHKYvi1-ruOZ4AaABAg" and comment.parent_id == "F1UP7wRCPH8"
@@ -397,9 +504,12 @@ def test_the_parser_reads_real_videos_and_comment_threads():
     assert not comment.is_own and comment.flags == {"totalReplyCount": 0}
 
     replies = sample("comments_by_parent_paged_1.json")["items"]
-    reply = CommentsStream(account("UC")).parse(replies[0], "F1UP7wRCPH8",
-                                                replies[0]["snippet"]["parentId"])
-    assert reply.parent_id == "Ugw5zYU6n9pmIgAZWvN4AaABAg" and reply.text == "this is the third reply!"
+    reply = CommentsStream(account("UC")).parse(
+        replies[0], "F1UP7wRCPH8", replies[0]["snippet"]["parentId"]
+    )
+    assert (
+        reply.parent_id == "Ugw5zYU6n9pmIgAZWvN4AaABAg" and reply.text == "this is the third reply!"
+    )
 
     about_channel = sample("comment_threads_by_channel.json")["items"][0]
     assert CommentThreadsStream.root(about_channel) == "UC_x5XG1OV2P6uZZ5FSM9Ttw"
@@ -419,8 +529,11 @@ def covers(ours, theirs, path="") -> list[str]:
     if isinstance(theirs, dict):
         if not isinstance(ours, dict):
             return [path]
-        return [m for k, v in theirs.items()
-                for m in (covers(ours[k], v, f"{path}.{k}") if k in ours else [f"{path}.{k}"])]
+        return [
+            m
+            for k, v in theirs.items()
+            for m in (covers(ours[k], v, f"{path}.{k}") if k in ours else [f"{path}.{k}"])
+        ]
     if isinstance(theirs, list) and theirs:
         return covers(ours[0], theirs[0], path + "[]") if ours else []
     return []
@@ -440,10 +553,16 @@ def test_the_sandbox_serves_the_shapes_the_real_api_returns(small_channel):
     real_video = sample("videos_info_single.json")["items"][0]
     missing = covers(shape(videos["items"][0]), shape(real_video))
     # Not rendered by the generator: tags, localized texts, the player part.
-    assert set(missing) <= {".snippet.tags", ".snippet.localized", ".snippet.defaultLanguage",
-                            ".snippet.thumbnails.medium", ".snippet.thumbnails.high",
-                            ".snippet.thumbnails.standard", ".snippet.thumbnails.maxres",
-                            ".player"}
+    assert set(missing) <= {
+        ".snippet.tags",
+        ".snippet.localized",
+        ".snippet.defaultLanguage",
+        ".snippet.thumbnails.medium",
+        ".snippet.thumbnails.high",
+        ".snippet.thumbnails.standard",
+        ".snippet.thumbnails.maxres",
+        ".player",
+    }
     channels = get(f"channels?part=snippet&id={CHANNEL}")
     missing = covers(shape(channels), shape(sample("channels_info.json")))
     assert set(missing) <= {".items[].snippet.thumbnails", ".items[].snippet.localized"}

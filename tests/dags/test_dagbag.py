@@ -16,8 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 PLATFORMS = ("facebook", "instagram", "youtube", "twitter")
 # Modules a DAG file must not pull in at parse time (issue 5), beyond what airflow.sdk loads.
-HEAVY = ("pandas", "great_expectations", "tweepy", "googleapiclient", "facebook", "sqlalchemy",
-         "numpy", "psycopg", "alembic", "requests", "connectors", "checks")
+HEAVY = (
+    "pandas",
+    "great_expectations",
+    "tweepy",
+    "googleapiclient",
+    "facebook",
+    "sqlalchemy",
+    "numpy",
+    "psycopg",
+    "alembic",
+    "requests",
+    "connectors",
+    "checks",
+)
 
 
 def _dagbag(monkeypatch, tmp_path, **env):
@@ -38,8 +50,11 @@ def dagbag(monkeypatch, tmp_path):
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dags) == {"channelwatch_ingestion", "channelwatch_checks_report",
-                                "channelwatch_housekeeping"}
+    assert set(dagbag.dags) == {
+        "channelwatch_ingestion",
+        "channelwatch_checks_report",
+        "channelwatch_housekeeping",
+    }
     for dag in dagbag.dags.values():
         assert "channelwatch" in dag.tags
         assert dag.catchup is False
@@ -74,9 +89,14 @@ def test_report_runs_on_assets_or_time_after_the_checks(dagbag):
     assert names == {f"channelwatch_items_{p}" for p in PLATFORMS}
     assert dag.timetable.timetable.expression == "30 7 * * *"  # an hour before due_by 08:30
     up = {t.task_id: t.upstream_task_ids for t in dag.tasks}
-    assert up == {"refresh": set(), "validate": {"refresh"}, "check": {"validate"},
-                  "alert": {"check"}, "report": {"check"},
-                  "quality_gate": {"report", "validate"}}
+    assert up == {
+        "refresh": set(),
+        "validate": {"refresh"},
+        "check": {"validate"},
+        "alert": {"check"},
+        "report": {"check"},
+        "quality_gate": {"report", "validate"},
+    }
 
 
 def test_report_deadline_alert_follows_the_switch(monkeypatch, tmp_path):
@@ -130,12 +150,22 @@ print(json.dumps({{"baseline": sorted(baseline), "added": sorted(after - baselin
 
 def test_dag_files_import_nothing_heavy_beyond_airflow_sdk(tmp_path):
     """Importing dags/ adds no heavy module to what `from airflow.sdk import ...` loads."""
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("CHANNELWATCH_CONFIG", None)
     code = _PROBE.format(names=", ".join(_sdk_names()), dags=str(DAGS))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         cwd=str(ROOT), timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     data = json.loads(out.stdout.strip().splitlines()[-1])
     added_top = {name.split(".")[0] for name in data["added"]}
@@ -143,9 +173,13 @@ def test_dag_files_import_nothing_heavy_beyond_airflow_sdk(tmp_path):
     assert heavy == [], f"dags/ imports {heavy} at parse time"
     # What the DAG files do add is the project's own light modules: the Airflow adapter
     # and the kernel it reads the configuration with.
-    assert added_top - {"channelwatch", "orchestration", "kernel"} <= {n.split(".")[0] for n in data["baseline"]} | {
-        "dag_channelwatch_ingestion", "dag_channelwatch_checks_report",
-        "dag_channelwatch_housekeeping"}, sorted(added_top)
+    assert added_top - {"channelwatch", "orchestration", "kernel"} <= {
+        n.split(".")[0] for n in data["baseline"]
+    } | {
+        "dag_channelwatch_ingestion",
+        "dag_channelwatch_checks_report",
+        "dag_channelwatch_housekeeping",
+    }, sorted(added_top)
 
 
 def test_only_a_backfill_run_ingests_a_past_window():
@@ -157,9 +191,13 @@ def test_only_a_backfill_run_ingests_a_past_window():
     logical = datetime(2026, 11, 20, 8, 5, tzinfo=timezone.utc)
     from airflow.utils.types import DagRunType
 
-    for run_type, expected in ((DagRunType.BACKFILL_JOB, logical), ("backfill", logical),
-                               (DagRunType.SCHEDULED, None),
-                               ("scheduled", None), ("manual", None),
-                               ("asset_triggered", None)):
+    for run_type, expected in (
+        (DagRunType.BACKFILL_JOB, logical),
+        ("backfill", logical),
+        (DagRunType.SCHEDULED, None),
+        ("scheduled", None),
+        ("manual", None),
+        ("asset_triggered", None),
+    ):
         context = {"logical_date": logical, "dag_run": SimpleNamespace(run_type=run_type)}
         assert orchestration.backfill_until(context) == expected, run_type

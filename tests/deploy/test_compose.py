@@ -27,11 +27,25 @@ def _env(service: dict) -> dict[str, str]:
 
 
 def test_compose_runs_the_official_airflow_services_on_celery():
-    assert {"postgres", "warehouse", "redis", "airflow-init", "airflow-apiserver",
-            "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-            "airflow-worker"} <= set(SERVICES)
-    assert set(OURS) >= {"airflow-init", "airflow-apiserver", "airflow-scheduler",
-                         "airflow-dag-processor", "airflow-triggerer", "airflow-worker"}
+    assert {
+        "postgres",
+        "warehouse",
+        "redis",
+        "airflow-init",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+    } <= set(SERVICES)
+    assert set(OURS) >= {
+        "airflow-init",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+    }
     for name, service in OURS.items():
         env = _env(service)
         assert service["build"] == "."
@@ -41,10 +55,17 @@ def test_compose_runs_the_official_airflow_services_on_celery():
         assert "@warehouse:5432/" in env["WAREHOUSE_URL"]  # a separate PostgreSQL
         for dependency in service.get("depends_on", {}):
             assert dependency in SERVICES, (name, dependency)
-    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                 "airflow-triggerer", "airflow-worker"):
-        assert SERVICES[name]["depends_on"]["airflow-init"]["condition"] == \
-            "service_completed_successfully"
+    for name in (
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+    ):
+        assert (
+            SERVICES[name]["depends_on"]["airflow-init"]["condition"]
+            == "service_completed_successfully"
+        )
     assert SERVICES["postgres"]["image"].startswith("postgres:")
     assert SERVICES["warehouse"]["image"].startswith("postgres:")
     assert SERVICES["redis"]["image"].startswith("redis:")
@@ -80,7 +101,7 @@ def test_every_command_exists_in_the_image(where, argv, monkeypatch, tmp_path):
         app = args[args.index("--app") + 1]
         module, _, attr = app.rpartition(".")
         assert hasattr(__import__(module, fromlist=[attr]), attr)
-        assert args[args.index("--app") + 2:] == ["inspect", "ping"]
+        assert args[args.index("--app") + 2 :] == ["inspect", "ping"]
     elif program == "python":
         assert args[0] == "-c"
         compile(args[1], where, "exec")
@@ -90,8 +111,9 @@ def test_every_command_exists_in_the_image(where, argv, monkeypatch, tmp_path):
 
 def _reads(name: str) -> bool:
     """Whether channelwatch's code reads the environment variable ``name``."""
-    pattern = re.compile(r"""environ(?:\.get)?[\[(]\s*["']%s["']|getenv\(\s*["']%s["']"""
-                         % (name, name))
+    pattern = re.compile(
+        r"""environ(?:\.get)?[\[(]\s*["']%s["']|getenv\(\s*["']%s["']""" % (name, name)
+    )
     return any(pattern.search(p.read_text()) for p in (ROOT / "channelwatch").rglob("*.py"))
 
 
@@ -99,25 +121,29 @@ def test_every_environment_variable_is_read_by_something():
     from airflow.configuration import conf
 
     conf.load_providers_configuration()
-    options = {(section, key) for section, body in conf.configuration_description.items()
-               for key in body.get("options", {})}
+    options = {
+        (section, key)
+        for section, body in conf.configuration_description.items()
+        for key in body.get("options", {})
+    }
     from kernel.config import load_settings
 
     example = load_settings(ROOT / "channelwatch.example.yml")
     conn_ids = {a.conn_id for _, a in example.accounts.all()} | {
-        example.privacy.pseudonym_conn_id, example.report.smtp_conn_id}
+        example.privacy.pseudonym_conn_id,
+        example.report.smtp_conn_id,
+    }
     gx = Path(__import__("great_expectations").__file__).parent
-    gx_reads = any("GX_ANALYTICS_ENABLED" in p.read_text(errors="ignore")
-                   for p in gx.rglob("*.py"))
+    gx_reads = any("GX_ANALYTICS_ENABLED" in p.read_text(errors="ignore") for p in gx.rglob("*.py"))
     for name, service in SERVICES.items():
         for var in _env(service):
             if name in ("postgres", "warehouse"):
                 assert var in POSTGRES_IMAGE_VARS, (name, var)
             elif var.startswith("AIRFLOW__"):
-                section, key = var[len("AIRFLOW__"):].lower().split("__", 1)
+                section, key = var[len("AIRFLOW__") :].lower().split("__", 1)
                 assert (section, key) in options, f"{name}: {var} is not an Airflow option"
             elif var.startswith("AIRFLOW_CONN_"):
-                conn_id = var[len("AIRFLOW_CONN_"):].lower()
+                conn_id = var[len("AIRFLOW_CONN_") :].lower()
                 assert conn_id in conn_ids, f"{name}: {var} names no configured connection"
             elif var == "GX_ANALYTICS_ENABLED":
                 assert gx_reads
@@ -137,8 +163,9 @@ def test_the_config_the_services_read_is_mounted_and_the_dags_are_in_the_image()
     assert (ROOT / "dags").is_dir() and (ROOT / "deploy" / "env.example").exists()
     # Every ${VAR} the file interpolates is documented in deploy/env.example.
     text = (ROOT / "docker-compose.yml").read_text()
-    documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / "deploy" / "env.example")
-                                .read_text(), re.M))
+    documented = set(
+        re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / "deploy" / "env.example").read_text(), re.M)
+    )
     assert set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text)) <= documented
 
 
@@ -151,12 +178,18 @@ def test_the_image_installs_the_same_pinned_lock_as_the_makefile():
     assert ["--no-deps", "."] in installs
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"pip install -q -r requirements\.lock", makefile)
+
     def norm(name: str) -> str:  # PEP 503
         return re.sub(r"[-_.]+", "-", re.sub(r"\[.*\]", "", name)).lower()
 
-    lock = {norm(name): version for name, version in (
-        line.split("==", 1) for line in (ROOT / "requirements.lock").read_text().split()
-        if "==" in line)}
+    lock = {
+        norm(name): version
+        for name, version in (
+            line.split("==", 1)
+            for line in (ROOT / "requirements.lock").read_text().split()
+            if "==" in line
+        )
+    }
     pyproject = (ROOT / "pyproject.toml").read_text()
     pins = re.findall(r'"([A-Za-z0-9_.\[\]-]+)==([^"]+)"', pyproject)
     assert len(pins) > 10

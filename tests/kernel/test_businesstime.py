@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kernel.businesstime import (
     add_business_hours,
@@ -72,14 +73,17 @@ def test_naive_datetimes_are_refused():
         business_hours_between(datetime(2025, 1, 1), at(2025, 1, 2), BH)
 
 
-moments = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 12, 1),
-                       timezones=st.just(UTC))
+moments = st.datetimes(
+    min_value=datetime(2024, 1, 1), max_value=datetime(2026, 12, 1), timezones=st.just(UTC)
+)
 spans = st.floats(min_value=0, max_value=120, allow_nan=False)
-calendars = st.sampled_from([
-    BH,
-    BusinessHours(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=time(8), end=time(20)),
-    BusinessHours(timezone="Europe/London", start=time(0, 30), end=time(23, 30)),
-])
+calendars = st.sampled_from(
+    [
+        BH,
+        BusinessHours(days=["mon", "tue", "wed", "thu", "fri", "sat"], start=time(8), end=time(20)),
+        BusinessHours(timezone="Europe/London", start=time(0, 30), end=time(23, 30)),
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -91,12 +95,19 @@ def test_between_inverts_add(a, h, bh):
 
 
 @settings(max_examples=150, deadline=None)
-@given(a=moments, d1=st.timedeltas(timedelta(0), timedelta(days=20)),
-       d2=st.timedeltas(timedelta(0), timedelta(days=20)), bh=calendars)
+@given(
+    a=moments,
+    d1=st.timedeltas(timedelta(0), timedelta(days=20)),
+    d2=st.timedeltas(timedelta(0), timedelta(days=20)),
+    bh=calendars,
+)
 def test_between_is_additive_and_monotonic(a, d1, d2, bh):
     b, c = a + d1, a + d1 + d2
-    ab, bc, ac = (business_hours_between(a, b, bh), business_hours_between(b, c, bh),
-                  business_hours_between(a, c, bh))
+    ab, bc, ac = (
+        business_hours_between(a, b, bh),
+        business_hours_between(b, c, bh),
+        business_hours_between(a, c, bh),
+    )
     assert ac == pytest.approx(ab + bc, abs=1e-6)
     assert 0 <= ab <= ac
     assert ab <= d1.total_seconds() / 3600 + 1e-9
@@ -108,8 +119,10 @@ def test_add_is_monotonic_and_composes(a, h1, h2, bh):
     lo, hi = sorted((h1, h2))
     assert add_business_hours(a, lo, bh) <= add_business_hours(a, hi, bh)
     step = add_business_hours(add_business_hours(a, h1, bh), h2, bh)
-    assert abs((step - add_business_hours(a, h1 + h2, bh)).total_seconds()) < 1e-3 or \
-        business_hours_between(add_business_hours(a, h1 + h2, bh), step, bh) < 1e-6
+    assert (
+        abs((step - add_business_hours(a, h1 + h2, bh)).total_seconds()) < 1e-3
+        or business_hours_between(add_business_hours(a, h1 + h2, bh), step, bh) < 1e-6
+    )
 
 
 @settings(max_examples=100, deadline=None)

@@ -20,7 +20,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from kernel import config as config_module, yamlsafe
+from kernel import config as config_module
+from kernel import yamlsafe
 from kernel.config import (
     LEXICON_FAMILIES,
     MAX_CONFIG_BYTES,
@@ -55,20 +56,25 @@ def refused(tmp_path: Path, text: str | bytes, name: str = "c.yml") -> str:
     message = str(caught.value)
     assert len(message.splitlines()) == 1 and message.isprintable(), repr(message)
     assert message.startswith(f"{config}: "), message
-    return message[len(f"{config}: "):]
+    return message[len(f"{config}: ") :]
 
 
 # --- times: YAML 1.1 reads an unquoted 9:00 as 540 ---------------------------------------------
 
-@pytest.mark.parametrize("text,where,shown", [
-    ("business_hours:\n  start: 9:00\n", "business_hours.start", "540"),
-    ("business_hours:\n  start: '08:00'\n  end: 17:00\n", "business_hours.end", "1020"),
-    ("report:\n  due_by: 8:30\n", "report.due_by", "510"),
-    ("report: {due_by: 8:30:15}\n", "report.due_by", "30615"),
-    ("council: 1:30.5\n", "council", "90.5"),
-])
-def test_an_unquoted_time_is_refused_with_the_advice_to_quote_it(tmp_path, parser, text, where,
-                                                                  shown):
+
+@pytest.mark.parametrize(
+    "text,where,shown",
+    [
+        ("business_hours:\n  start: 9:00\n", "business_hours.start", "540"),
+        ("business_hours:\n  start: '08:00'\n  end: 17:00\n", "business_hours.end", "1020"),
+        ("report:\n  due_by: 8:30\n", "report.due_by", "510"),
+        ("report: {due_by: 8:30:15}\n", "report.due_by", "30615"),
+        ("council: 1:30.5\n", "council", "90.5"),
+    ],
+)
+def test_an_unquoted_time_is_refused_with_the_advice_to_quote_it(
+    tmp_path, parser, text, where, shown
+):
     reason = refused(tmp_path, text)
     assert reason.startswith(f"{where}: line "), reason
     assert f"base-60 number {shown}" in reason and "write times in quotes" in reason, reason
@@ -76,26 +82,32 @@ def test_an_unquoted_time_is_refused_with_the_advice_to_quote_it(tmp_path, parse
 
 def test_quoted_times_are_read_as_times(tmp_path, parser):
     config = tmp_path / "c.yml"
-    config.write_text("business_hours:\n  start: '9:00'\n  end: \"17:30\"\n"
-                      "report:\n  due_by: 08:15\n")  # 08:15 is not a base-60 number in YAML
+    config.write_text(
+        "business_hours:\n  start: '9:00'\n  end: \"17:30\"\nreport:\n  due_by: 08:15\n"
+    )  # 08:15 is not a base-60 number in YAML
     settings = load_settings(config)
     assert (settings.business_hours.start, settings.business_hours.end) == (time(9), time(17, 30))
     assert settings.report.due_by == time(8, 15)
 
 
-@pytest.mark.parametrize("value,says", [
-    (540, "write times in quotes, e.g. '9:00'"),
-    (32400.0, "write times in quotes"),
-    (True, "write times in quotes"),
-    ("9", "not a time of day"),
-    ("25:00", "not a time of day"),
-    ("09:00+01:00", "not a time of day"),  # an offset would make the time aware
-    ("9:00 am", "not a time of day"),
-    ([9, 0], "time of day"),
-])
+@pytest.mark.parametrize(
+    "value,says",
+    [
+        (540, "write times in quotes, e.g. '9:00'"),
+        (32400.0, "write times in quotes"),
+        (True, "write times in quotes"),
+        ("9", "not a time of day"),
+        ("25:00", "not a time of day"),
+        ("09:00+01:00", "not a time of day"),  # an offset would make the time aware
+        ("9:00 am", "not a time of day"),
+        ([9, 0], "time of day"),
+    ],
+)
 def test_a_time_is_read_only_from_text(value, says):
-    for where, data in (("business_hours.start", {"business_hours": {"start": value}}),
-                        ("report.due_by", {"report": {"due_by": value}})):
+    for where, data in (
+        ("business_hours.start", {"business_hours": {"start": value}}),
+        ("report.due_by", {"report": {"due_by": value}}),
+    ):
         with pytest.raises(ConfigError) as caught:
             settings_from_dict(data)
         assert str(caught.value).startswith(f"<config>: {where}: "), str(caught.value)
@@ -109,16 +121,26 @@ def test_an_unquoted_octal_number_is_refused(tmp_path, parser):
 
 # --- duplicate keys ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,where,lines", [
-    ("accounts:\n  facebook:\n    - {id: '1', name: Council, conn_id: cw_fb}\n"
-     "  instagram: []\n  facebook:\n    - {id: '2', name: Other, conn_id: cw_fb2}\n",
-     "accounts.facebook", (2, 5)),
-    ("report:\n  recipients: [comms@example.gov.uk]\ncouncil: C\nreport:\n  out_dir: r\n",
-     "report", (1, 4)),
-    ("checks:\n  review_hours: {high: 4, high: 2}\n", "checks.review_hours.high", (2, 2)),
-    ("partners:\n  - name: A\n    name: B\n", "partners[0].name", (2, 3)),
-    ("council: A\n'council': B\n", "council", (1, 2)),  # quoted or not, the same key
-])
+
+@pytest.mark.parametrize(
+    "text,where,lines",
+    [
+        (
+            "accounts:\n  facebook:\n    - {id: '1', name: Council, conn_id: cw_fb}\n"
+            "  instagram: []\n  facebook:\n    - {id: '2', name: Other, conn_id: cw_fb2}\n",
+            "accounts.facebook",
+            (2, 5),
+        ),
+        (
+            "report:\n  recipients: [comms@example.gov.uk]\ncouncil: C\nreport:\n  out_dir: r\n",
+            "report",
+            (1, 4),
+        ),
+        ("checks:\n  review_hours: {high: 4, high: 2}\n", "checks.review_hours.high", (2, 2)),
+        ("partners:\n  - name: A\n    name: B\n", "partners[0].name", (2, 3)),
+        ("council: A\n'council': B\n", "council", (1, 2)),  # quoted or not, the same key
+    ],
+)
 def test_a_duplicate_key_names_its_path_and_both_lines(tmp_path, parser, text, where, lines):
     reason = refused(tmp_path, text)
     assert reason.startswith(f"{where}: duplicate key (lines {lines[0]} and {lines[1]})"), reason
@@ -126,9 +148,16 @@ def test_a_duplicate_key_names_its_path_and_both_lines(tmp_path, parser, text, w
 
 # --- anchors, aliases, merge keys -----------------------------------------------------------------
 
-BOMB = "\n".join(["a: &a [x, x, x, x, x, x, x, x, x]"]
-                 + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]"
-                    for i in range(8)]) + "\n"
+BOMB = (
+    "\n".join(
+        ["a: &a [x, x, x, x, x, x, x, x, x]"]
+        + [
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]"
+            for i in range(8)
+        ]
+    )
+    + "\n"
+)
 
 
 def test_an_alias_bomb_is_refused_before_it_expands(tmp_path, parser):
@@ -137,36 +166,48 @@ def test_an_alias_bomb_is_refused_before_it_expands(tmp_path, parser):
     assert reason.startswith("a: line 1: YAML anchors and aliases"), reason
 
 
-@pytest.mark.parametrize("text,where", [
-    ("council: &name Bracknell\n", "council"),
-    ("report:\n  recipients: &r [a@b.uk]\n  safeguarding_recipients: *r\n", "report.recipients"),
-    ("api: {timeout_seconds: 3}\nx: &x {}\n<<: *x\n", "x"),
-    ("business_hours:\n  <<: {timezone: UTC}\n", "business_hours"),
-    ("a: &loop [*loop]\n", "a"),
-])
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ("council: &name Bracknell\n", "council"),
+        (
+            "report:\n  recipients: &r [a@b.uk]\n  safeguarding_recipients: *r\n",
+            "report.recipients",
+        ),
+        ("api: {timeout_seconds: 3}\nx: &x {}\n<<: *x\n", "x"),
+        ("business_hours:\n  <<: {timezone: UTC}\n", "business_hours"),
+        ("a: &loop [*loop]\n", "a"),
+    ],
+)
 def test_anchors_aliases_and_merge_keys_are_refused(tmp_path, parser, text, where):
     reason = refused(tmp_path, text)
     assert reason.startswith(f"{where}: line "), reason
     assert "anchors and aliases" in reason or "merge keys" in reason, reason
 
 
-@pytest.mark.parametrize("text,says", [
-    ("council: !!binary aGVsbG8=\n", "tag"),
-    ("council: !!python/object/apply:os.system [id]\n", "tag"),
-    ("partners: !!set {a, b}\n", "tag"),
-    ("council: A\n---\ncouncil: B\n", "more than one YAML document"),
-    ("x: " + "[" * 40 + "]" * 40 + "\n", "nested more than"),
-    ("? [a, b]\n: c\n", "a key must be a name"),
-    ("pre_election_periods:\n  - {name: May, start: 2027-13-45, end: 2027-05-06}\n",
-     "month must be in 1..12"),
-    ("api:\n  lookback_days: " + "9" * 5000 + "\n", "too many digits"),
-    ("council: \"tab\there\"\x00\n", "U+0000"),
-])
+@pytest.mark.parametrize(
+    "text,says",
+    [
+        ("council: !!binary aGVsbG8=\n", "tag"),
+        ("council: !!python/object/apply:os.system [id]\n", "tag"),
+        ("partners: !!set {a, b}\n", "tag"),
+        ("council: A\n---\ncouncil: B\n", "more than one YAML document"),
+        ("x: " + "[" * 40 + "]" * 40 + "\n", "nested more than"),
+        ("? [a, b]\n: c\n", "a key must be a name"),
+        (
+            "pre_election_periods:\n  - {name: May, start: 2027-13-45, end: 2027-05-06}\n",
+            "month must be in 1..12",
+        ),
+        ("api:\n  lookback_days: " + "9" * 5000 + "\n", "too many digits"),
+        ('council: "tab\there"\x00\n', "U+0000"),
+    ],
+)
 def test_other_yaml_that_would_be_a_surprise_or_a_crash(tmp_path, parser, text, says):
     assert says in refused(tmp_path, text)
 
 
 # --- the file itself: size and kind ------------------------------------------------------------------
+
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path):
     # Invalid YAML beyond the limit: a size message, not a syntax error, proves no parse.
@@ -193,11 +234,13 @@ def test_a_device_or_pipe_is_not_read_as_a_configuration(tmp_path):
 
 # --- paths: lexicons and the report folder -------------------------------------------------------
 
+
 def _lexicon_cases(tmp_path: Path) -> list[tuple[str, str]]:
     """(path as configured, words the reason must contain), one per bad kind of file."""
     tmp_path.mkdir()
-    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n"
-                                     "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    (tmp_path / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    )
     (tmp_path / "binary.yml").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "latin1.yml").write_bytes("strong: [caf\xe9]\n".encode("latin-1"))
     (tmp_path / "folder").mkdir()
@@ -245,8 +288,9 @@ def test_every_bad_kind_of_lexicon_file_is_refused_at_load(tmp_path):
     for family in ("abuse", "needs_reply"):
         for configured, says in _lexicon_cases(tmp_path / family):
             with pytest.raises(ConfigError) as caught:
-                settings_from_dict({"lexicons": {family: configured}},
-                                   origin=tmp_path / family / "c.yml")
+                settings_from_dict(
+                    {"lexicons": {family: configured}}, origin=tmp_path / family / "c.yml"
+                )
             message = str(caught.value)
             assert message.startswith(f"<config>: lexicons.{family}: "), message
             assert says in message, (configured[:40], message)
@@ -267,8 +311,9 @@ def test_a_lexicon_folder_must_be_a_folder_and_its_files_good(tmp_path):
     with pytest.raises(ConfigError, match=r"lexicons.directory: 'lex': abuse.yml: .*must map list"):
         settings_from_dict({"lexicons": {"directory": "lex"}}, origin=origin)
     # A family configured on its own is read from its own file, not the folder's.
-    assert settings_from_dict({"lexicons": {"directory": "lex", "abuse": "file.yml"}},
-                              origin=origin)
+    assert settings_from_dict(
+        {"lexicons": {"directory": "lex", "abuse": "file.yml"}}, origin=origin
+    )
 
 
 def test_a_relative_lexicon_is_checked_where_the_checks_will_read_it(tmp_path, monkeypatch):
@@ -297,10 +342,12 @@ def test_the_shipped_lexicons_pass_the_checks_a_configured_one_must(tmp_path):
 def test_the_report_folder_must_not_be_a_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a-file").write_text("x")
-    for out_dir, says in (("a-file", "is a file, not a folder"),
-                          ("a-file/reports", "cannot be made: 'a-file' is a file"),
-                          (str(tmp_path / "a-file" / "x" / "y"), "is a file"),
-                          ("bad\x00name", "not a valid folder name")):
+    for out_dir, says in (
+        ("a-file", "is a file, not a folder"),
+        ("a-file/reports", "cannot be made: 'a-file' is a file"),
+        (str(tmp_path / "a-file" / "x" / "y"), "is a file"),
+        ("bad\x00name", "not a valid folder name"),
+    ):
         with pytest.raises(ConfigError) as caught:
             settings_from_dict({"report": {"out_dir": out_dir}})
         assert str(caught.value).startswith("<config>: report.out_dir: "), str(caught.value)
@@ -312,9 +359,22 @@ def test_the_report_folder_must_not_be_a_file(tmp_path, monkeypatch):
 
 # --- time zones -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("zone", ["Europe", "America", "Europe/", "", "Europe/London/",
-                                  "../../etc/passwd", "/etc/localtime", "Europe/London\n",
-                                  "Europe/Londres", "a\x00b"])
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe",
+        "America",
+        "Europe/",
+        "",
+        "Europe/London/",
+        "../../etc/passwd",
+        "/etc/localtime",
+        "Europe/London\n",
+        "Europe/Londres",
+        "a\x00b",
+    ],
+)
 def test_a_time_zone_must_be_a_real_zone(zone):
     with pytest.raises(ConfigError) as caught:
         settings_from_dict({"business_hours": {"timezone": zone}})
@@ -328,6 +388,7 @@ def test_real_zones_are_accepted(zone):
 
 
 # --- numbers -----------------------------------------------------------------------------------------
+
 
 def _numeric_fields(model: type[BaseModel], prefix: tuple = ()) -> list[tuple[tuple, object]]:
     """(key path, field info) of every int or float field reachable from `model`, a dict's
@@ -347,8 +408,12 @@ def _numeric_fields(model: type[BaseModel], prefix: tuple = ()) -> list[tuple[tu
             value_type = typing.get_args(args[1])[0] if typing.get_args(args[1]) else args[1]
             if value_type in (int, float):
                 out.append(((*prefix, name, key), args[1]))
-        elif typing.get_origin(annotation) is list and args and isinstance(args[0], type) \
-                and issubclass(args[0], BaseModel):
+        elif (
+            typing.get_origin(annotation) is list
+            and args
+            and isinstance(args[0], type)
+            and issubclass(args[0], BaseModel)
+        ):
             out.extend(_numeric_fields(args[0], (*prefix, name, 0)))
     return out
 
@@ -371,53 +436,72 @@ def test_every_number_in_the_configuration_has_an_upper_bound():
         assert bounds & {"Le", "Lt"}, f"{path} has no upper bound"
 
 
-@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 1e300, 10 ** 30,
-                                   -(10 ** 30), 10 ** 400, True, "1e999"],
-                         ids=["inf", "-inf", "nan", "1e300", "10^30", "-10^30", "10^400", "true",
-                              "'1e999'"])
+@pytest.mark.parametrize(
+    "value",
+    [float("inf"), float("-inf"), float("nan"), 1e300, 10**30, -(10**30), 10**400, True, "1e999"],
+    ids=["inf", "-inf", "nan", "1e300", "10^30", "-10^30", "10^400", "true", "'1e999'"],
+)
 def test_every_number_is_finite_and_bounded(value):
     for path, _ in NUMERIC:
         with pytest.raises(ConfigError) as caught:
             settings_from_dict(_nest(path, value))
-        assert str(caught.value).startswith(f"<config>: {yamlsafe.key_path(path[:2])}"), \
-            str(caught.value)
+        assert str(caught.value).startswith(f"<config>: {yamlsafe.key_path(path[:2])}"), str(
+            caught.value
+        )
 
 
-@pytest.mark.parametrize("text,where,says", [
-    ("monitoring:\n  gap_hours: .inf\n", "monitoring.gap_hours", "finite"),
-    ("monitoring:\n  gap_hours: 1.0e+300\n", "monitoring.gap_hours", "less than or equal"),
-    ("retention:\n  findings_days: 100000\n", "retention.findings_days", "less than or equal to 3650"),
-    ("retention:\n  public_comment_days: 0\n", "retention.public_comment_days", "greater than"),
-    ("api:\n  youtube_daily_quota: 1.0e+30\n", "api.youtube_daily_quota", ""),
-    ("checks:\n  review_hours: {high: .nan}\n", "checks.review_hours.high", "finite"),
-    ("business_hours:\n  response_target_hours: -.inf\n", "business_hours.response_target_hours",
-     ""),
-])
+@pytest.mark.parametrize(
+    "text,where,says",
+    [
+        ("monitoring:\n  gap_hours: .inf\n", "monitoring.gap_hours", "finite"),
+        ("monitoring:\n  gap_hours: 1.0e+300\n", "monitoring.gap_hours", "less than or equal"),
+        (
+            "retention:\n  findings_days: 100000\n",
+            "retention.findings_days",
+            "less than or equal to 3650",
+        ),
+        ("retention:\n  public_comment_days: 0\n", "retention.public_comment_days", "greater than"),
+        ("api:\n  youtube_daily_quota: 1.0e+30\n", "api.youtube_daily_quota", ""),
+        ("checks:\n  review_hours: {high: .nan}\n", "checks.review_hours.high", "finite"),
+        (
+            "business_hours:\n  response_target_hours: -.inf\n",
+            "business_hours.response_target_hours",
+            "",
+        ),
+    ],
+)
 def test_unbounded_numbers_in_a_file(tmp_path, text, where, says):
     reason = refused(tmp_path, text)
     assert reason.startswith(f"{where}: ") and says in reason, reason
 
 
-@pytest.mark.parametrize("start,end", [("09:00:00", "09:00:01"), ("09:00", "09:59"),
-                                       ("23:00", "23:59:59")])
+@pytest.mark.parametrize(
+    "start,end", [("09:00:00", "09:00:01"), ("09:00", "09:59"), ("23:00", "23:59:59")]
+)
 def test_a_business_day_lasts_at_least_an_hour(start, end):
-    with pytest.raises(ConfigError, match="business_hours: the business day .* shorter than an hour"):
+    with pytest.raises(
+        ConfigError, match="business_hours: the business day .* shorter than an hour"
+    ):
         settings_from_dict({"business_hours": {"start": start, "end": end}})
     assert settings_from_dict({"business_hours": {"start": "09:00", "end": "10:00"}})
 
 
 # --- unknown keys ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,where", [
-    ("checks:\n  foi_workng_days: 20\n", "checks.foi_workng_days"),
-    ("checks:\n  brand:\n    requird_name: X\n", "checks.brand.requird_name"),
-    ("lexicons:\n  profanty: swears.yml\n", "lexicons.profanty"),
-    ("lexicons:\n  Abuse: a.yml\n", "lexicons.Abuse"),
-    ("checks:\n  review_hours: {urgent: 1}\n", "checks.review_hours.urgent"),
-    ("monitoring:\n  pools: {myspace: 1}\n", "monitoring.pools.myspace"),
-    ("source: /etc\n", "source"),
-    ("'report ': {}\n", "'report '"),
-])
+
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ("checks:\n  foi_workng_days: 20\n", "checks.foi_workng_days"),
+        ("checks:\n  brand:\n    requird_name: X\n", "checks.brand.requird_name"),
+        ("lexicons:\n  profanty: swears.yml\n", "lexicons.profanty"),
+        ("lexicons:\n  Abuse: a.yml\n", "lexicons.Abuse"),
+        ("checks:\n  review_hours: {urgent: 1}\n", "checks.review_hours.urgent"),
+        ("monitoring:\n  pools: {myspace: 1}\n", "monitoring.pools.myspace"),
+        ("source: /etc\n", "source"),
+        ("'report ': {}\n", "'report '"),
+    ],
+)
 def test_unknown_keys_are_refused_everywhere(tmp_path, text, where):
     assert refused(tmp_path, text).startswith(f"{where}: unknown key"), text
 
@@ -435,8 +519,11 @@ def test_every_section_forbids_unknown_keys_and_every_dict_names_its_keys():
             for arg in [field.annotation, *typing.get_args(field.annotation)]:
                 if isinstance(arg, type) and issubclass(arg, BaseModel):
                     todo.append(arg)
-                elif typing.get_origin(arg) is list and isinstance(typing.get_args(arg)[0], type) \
-                        and issubclass(typing.get_args(arg)[0], BaseModel):
+                elif (
+                    typing.get_origin(arg) is list
+                    and isinstance(typing.get_args(arg)[0], type)
+                    and issubclass(typing.get_args(arg)[0], BaseModel)
+                ):
                     todo.append(typing.get_args(arg)[0])
             if typing.get_origin(field.annotation) is dict:
                 key_type = typing.get_args(field.annotation)[0]
@@ -449,12 +536,12 @@ def test_every_lexicon_family_is_a_key_and_still_reaches_the_checks(tmp_path):
 
     (tmp_path / "mine.yml").write_text("strong: [blimey]\n")
     for family in LEXICON_FAMILIES:
-        settings = settings_from_dict({"lexicons": {family: "mine.yml"}},
-                                      origin=tmp_path / "c.yml")
+        settings = settings_from_dict({"lexicons": {family: "mine.yml"}}, origin=tmp_path / "c.yml")
         assert lexicon_path(family, settings) == tmp_path / "mine.yml"
 
 
 # --- one line, always -----------------------------------------------------------------------------
+
 
 def test_messages_stay_on_one_printable_line(tmp_path):
     odd = tmp_path / "odd\nname\u2028.yml"
@@ -473,6 +560,9 @@ def test_the_example_and_the_docs_write_times_in_quotes():
     import re
 
     bare = re.compile(r"^\s*(start|end|due_by):\s*\d{1,2}:\d\d", re.M)
-    for doc in [ROOT / "channelwatch.example.yml", ROOT / "README.md",
-                *sorted((ROOT / "docs").glob("*.md"))]:
+    for doc in [
+        ROOT / "channelwatch.example.yml",
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+    ]:
         assert not bare.search(doc.read_text(encoding="utf-8")), doc

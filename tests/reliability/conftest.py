@@ -43,9 +43,11 @@ def pytest_runtest_makereport(item, call):
         entry["passed"] = report.passed
         entry["seconds"] = round(time.monotonic() - entry.pop("started", time.monotonic()), 2)
         if report.failed:
-            entry["failure"] = str(report.longrepr.reprcrash.message
-                                   if hasattr(report.longrepr, "reprcrash")
-                                   else report.longrepr).splitlines()[0][:300]
+            entry["failure"] = str(
+                report.longrepr.reprcrash.message
+                if hasattr(report.longrepr, "reprcrash")
+                else report.longrepr
+            ).splitlines()[0][:300]
     elif entry is not None and report.skipped:
         entry["passed"] = None
         entry.pop("started", None)

@@ -19,8 +19,13 @@ def main(argv: list[str]) -> int:
 
     url, base_url, platform, now = argv
     engine = make_engine(url)
-    outcome = ingest_account(make_settings(base_url, api=API), engine, platform,
-                             account(platform), now=datetime.fromisoformat(now))
+    outcome = ingest_account(
+        make_settings(base_url, api=API),
+        engine,
+        platform,
+        account(platform),
+        now=datetime.fromisoformat(now),
+    )
     print(outcome.status, outcome.error or "", flush=True)
     return 0 if outcome.status == "success" else 1
 

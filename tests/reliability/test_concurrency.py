@@ -58,10 +58,12 @@ def _findings(engine) -> dict[str, tuple]:
 
 @pytest.mark.postgres
 def test_two_days_run_at_once_corrupt_no_watermark_and_duplicate_no_finding(
-        sandbox, pg_database, fake_tokens, tmp_path):
+    sandbox, pg_database, fake_tokens, tmp_path
+):
     def settings(name):
-        return make_settings(sandbox.url, api={"page_size": 100},
-                             report={"out_dir": str(tmp_path / name)})
+        return make_settings(
+            sandbox.url, api={"page_size": 100}, report={"out_dir": str(tmp_path / name)}
+        )
 
     serial = {}
     for order in ((MONDAY, TUESDAY), (TUESDAY, MONDAY)):
@@ -84,8 +86,10 @@ def test_two_days_run_at_once_corrupt_no_watermark_and_duplicate_no_finding(
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(day, engine))
-               for day, engine in zip((MONDAY, TUESDAY), engines)]
+    threads = [
+        threading.Thread(target=run, args=(day, engine))
+        for day, engine in zip((MONDAY, TUESDAY), engines)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -103,10 +107,13 @@ def test_two_days_run_at_once_corrupt_no_watermark_and_duplicate_no_finding(
         world.assert_watermarks_not_ahead(concurrent, platform)
         assert world.marks(concurrent, platform) == world.marks(sequential, platform)
     with concurrent.connect() as conn:
-        detected = dict(conn.execute(
-            select(finding_events.c.finding_id, func.count())
-            .where(finding_events.c.action == "detected")
-            .group_by(finding_events.c.finding_id)).all())
+        detected = dict(
+            conn.execute(
+                select(finding_events.c.finding_id, func.count())
+                .where(finding_events.c.action == "detected")
+                .group_by(finding_events.c.finding_id)
+            ).all()
+        )
     assert detected and set(detected.values()) == {1}
     # Which findings are open or resolved depends on how the two runs interleaved (a check
     # may or may not see the other day's items yet), so compare identities: nothing a
@@ -144,12 +151,21 @@ def test_two_findings_syncs_at_once_store_each_finding_once(pg_database):
     from channelwatch.findings import sync_findings
 
     engine = _warehouse(pg_database)
-    found = [{"platform": "facebook", "item_id": f"i{n}", "rule": "moderation.insult",
-              "category": "moderation", "severity": "medium", "evidence": "x"}
-             for n in range(2000)]
+    found = [
+        {
+            "platform": "facebook",
+            "item_id": f"i{n}",
+            "rule": "moderation.insult",
+            "category": "moderation",
+            "severity": "medium",
+            "evidence": "x",
+        }
+        for n in range(2000)
+    ]
 
-    raised = _at_once(lambda: sync_findings(engine, found, now=NOW),
-                      lambda: sync_findings(engine, found, now=NOW))
+    raised = _at_once(
+        lambda: sync_findings(engine, found, now=NOW), lambda: sync_findings(engine, found, now=NOW)
+    )
 
     assert raised == [None, None]
     with engine.connect() as conn:
@@ -159,8 +175,7 @@ def test_two_findings_syncs_at_once_store_each_finding_once(pg_database):
 
 
 @pytest.mark.postgres
-def test_two_rebuilds_of_the_derived_tables_at_once_both_succeed(sandbox, pg_database,
-                                                                 fake_tokens):
+def test_two_rebuilds_of_the_derived_tables_at_once_both_succeed(sandbox, pg_database, fake_tokens):
     from channelwatch.ingest import ingest_account
     from channelwatch.warehouse.derive import refresh_derived
     from channelwatch.warehouse.schema import item_responses
@@ -168,11 +183,15 @@ def test_two_rebuilds_of_the_derived_tables_at_once_both_succeed(sandbox, pg_dat
     engine = _warehouse(pg_database)
     settings = make_settings(sandbox.url, api={"page_size": 50})
     for platform in world.PLATFORMS:
-        assert ingest_account(settings, engine, platform, world.account(platform),
-                              now=NOW).status == "success"
+        assert (
+            ingest_account(settings, engine, platform, world.account(platform), now=NOW).status
+            == "success"
+        )
 
-    raised = _at_once(lambda: refresh_derived(settings, engine, NOW),
-                      lambda: refresh_derived(settings, engine, NOW))
+    raised = _at_once(
+        lambda: refresh_derived(settings, engine, NOW),
+        lambda: refresh_derived(settings, engine, NOW),
+    )
 
     assert raised == [None, None]
     with engine.connect() as conn:
@@ -195,8 +214,12 @@ def test_two_passes_of_one_account_at_once_both_succeed(sandbox, pg_database, fa
 
     assert raised == [None, None], raised
     assert sorted(o["items_new"] for o in outcomes)[0] == 0  # the second found it all there
-    world.assert_matches(engine, "instagram", world.expected(sandbox.data, NOW)["instagram"],
-                         world.all_ids(sandbox.data)["instagram"])
+    world.assert_matches(
+        engine,
+        "instagram",
+        world.expected(sandbox.data, NOW)["instagram"],
+        world.all_ids(sandbox.data)["instagram"],
+    )
     world.assert_watermarks_not_ahead(engine, "instagram")
     engine.dispose()
 
@@ -206,17 +229,31 @@ def test_the_quality_gate_validates_each_threads_own_batch():
     from kernel.items import Item
 
     def batch(n, platform):
-        return [Item(platform=platform, id=f"{platform}{i}", kind="post", account="a",
-                     author_id="u", author_name="U", is_own=True, parent_id=None,
-                     root_id=f"{platform}{i}", created_at=NOW, text="t") for i in range(n)]
+        return [
+            Item(
+                platform=platform,
+                id=f"{platform}{i}",
+                kind="post",
+                account="a",
+                author_id="u",
+                author_name="U",
+                is_own=True,
+                parent_id=None,
+                root_id=f"{platform}{i}",
+                created_at=NOW,
+                text="t",
+            )
+            for i in range(n)
+        ]
 
     good, bad = batch(50, "facebook"), batch(50, "twitter")  # bad: the wrong platform
     results: dict[str, list] = {"good": [], "bad": []}
 
     def validate(name, items):
         for _ in range(5):
-            results[name].append(quality.validate_batch(
-                items, platform="facebook", accounts=["a"], now=NOW).success)
+            results[name].append(
+                quality.validate_batch(items, platform="facebook", accounts=["a"], now=NOW).success
+            )
 
     assert _at_once(lambda: validate("good", good), lambda: validate("bad", bad)) == [None, None]
     assert results == {"good": [True] * 5, "bad": [False] * 5}

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from kernel.config import (
@@ -64,26 +65,97 @@ def _field_names(model: type[BaseModel], seen: set) -> set[str]:
     seen.add(model)
     for name, field in model.model_fields.items():
         names.add(name)
-        for arg in [field.annotation, *typing.get_args(field.annotation),
-                    *[a for t in typing.get_args(field.annotation) for a in typing.get_args(t)]]:
+        for arg in [
+            field.annotation,
+            *typing.get_args(field.annotation),
+            *[a for t in typing.get_args(field.annotation) for a in typing.get_args(t)],
+        ]:
             if isinstance(arg, type) and issubclass(arg, BaseModel):
                 names |= _field_names(arg, seen)
     return names
 
 
 KEYS = sorted(_field_names(Settings, set()) - {"source"}) + [
-    "facebook", "instagram", "youtube", "twitter", "high", "medium", "low", "foi_workng_days",
-    "profanty", "token", "x", ""]
+    "facebook",
+    "instagram",
+    "youtube",
+    "twitter",
+    "high",
+    "medium",
+    "low",
+    "foi_workng_days",
+    "profanty",
+    "token",
+    "x",
+    "",
+]
 
 # Plain scalars YAML 1.1 reads as something else than they look, or cannot read at all.
-TRICKY = ["9:00", "17:00", "8:30", "1:30.5", "010", "0x1F", "0b101", "0o17", "1_000", ".inf",
-          "-.inf", ".nan", "1.0e+400", "-1.0e+400", "1e400", "9" * 30, "9" * 5000, "~", "null",
-          "yes", "no", "on", "off", "true", "False", "2027-03-22", "2027-13-45", "2027-02-30",
-          "2027-03-22 10:00:00", "2027-03-22T10:00:00Z", "Europe", "Europe/London",
-          "UTC", "/dev/zero", "/etc/passwd", "/", ".", "..", "=", "<<", "0", "-0", "+1",
-          "3.14", "1e3", "'9:00'", '"09:00"', "'08:30'"]
-TAGS = ["!!str", "!!int", "!!float", "!!bool", "!!null", "!!timestamp", "!!binary",
-        "!!set", "!!omap", "!!python/name:os.system", "!custom", "!!merge", "!"]
+TRICKY = [
+    "9:00",
+    "17:00",
+    "8:30",
+    "1:30.5",
+    "010",
+    "0x1F",
+    "0b101",
+    "0o17",
+    "1_000",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "1.0e+400",
+    "-1.0e+400",
+    "1e400",
+    "9" * 30,
+    "9" * 5000,
+    "~",
+    "null",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "true",
+    "False",
+    "2027-03-22",
+    "2027-13-45",
+    "2027-02-30",
+    "2027-03-22 10:00:00",
+    "2027-03-22T10:00:00Z",
+    "Europe",
+    "Europe/London",
+    "UTC",
+    "/dev/zero",
+    "/etc/passwd",
+    "/",
+    ".",
+    "..",
+    "=",
+    "<<",
+    "0",
+    "-0",
+    "+1",
+    "3.14",
+    "1e3",
+    "'9:00'",
+    '"09:00"',
+    "'08:30'",
+]
+TAGS = [
+    "!!str",
+    "!!int",
+    "!!float",
+    "!!bool",
+    "!!null",
+    "!!timestamp",
+    "!!binary",
+    "!!set",
+    "!!omap",
+    "!!python/name:os.system",
+    "!custom",
+    "!!merge",
+    "!",
+]
 
 
 def _quoted(text: str) -> str:
@@ -101,10 +173,16 @@ def _quoted(text: str) -> str:
 SCALARS = st.one_of(
     st.sampled_from(TRICKY),
     st.integers().map(str),
-    st.integers(min_value=10 ** 18, max_value=10 ** 700).map(str),
+    st.integers(min_value=10**18, max_value=10**700).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(
-        lambda f: ".nan" if math.isnan(f) else (".inf" if f > 0 else "-.inf")
-        if math.isinf(f) else repr(f)),
+        lambda f: (
+            ".nan"
+            if math.isnan(f)
+            else (".inf" if f > 0 else "-.inf")
+            if math.isinf(f)
+            else repr(f)
+        )
+    ),
     st.text(alphabet=string.ascii_letters + string.digits + " :-_./@#", max_size=12),
     st.text(max_size=12).map(_quoted),
 )
@@ -134,8 +212,11 @@ def documents(draw, depth: int = 0) -> str:
 def config_texts(draw) -> str:
     """A block-style file whose top-level keys are (mostly) the configuration's sections."""
     lines = []
-    for key in draw(st.lists(st.sampled_from(list(Settings.model_fields) + ["source", "x"]),
-                             min_size=1, max_size=6)):  # repeats are duplicate keys
+    for key in draw(
+        st.lists(
+            st.sampled_from(list(Settings.model_fields) + ["source", "x"]), min_size=1, max_size=6
+        )
+    ):  # repeats are duplicate keys
         lines.append(f"{key}: {draw(documents(1))}")
     if draw(st.booleans()):
         lines.append("deep: " + "[" * draw(st.integers(20, 60)) + "]" * 60)
@@ -182,22 +263,46 @@ def test_any_yaml_node_as_the_whole_file_loads_or_fails_in_one_line(text):
     _check_outcome(_load_text(text + "\n"))
 
 
-NUMERIC_KEYS = [("api", "lookback_days"), ("api", "page_size"), ("api", "timeout_seconds"),
-                ("api", "max_retries"), ("api", "max_wait_seconds"),
-                ("api", "youtube_daily_quota"), ("business_hours", "response_target_hours"),
-                ("checks", "foi_working_days"), ("checks", "review_hours", "high"),
-                ("retention", "public_comment_days"), ("retention", "raw_payload_days"),
-                ("retention", "findings_days"), ("monitoring", "gap_hours"),
-                ("monitoring", "pools", "youtube")]
+NUMERIC_KEYS = [
+    ("api", "lookback_days"),
+    ("api", "page_size"),
+    ("api", "timeout_seconds"),
+    ("api", "max_retries"),
+    ("api", "max_wait_seconds"),
+    ("api", "youtube_daily_quota"),
+    ("business_hours", "response_target_hours"),
+    ("checks", "foi_working_days"),
+    ("checks", "review_hours", "high"),
+    ("retention", "public_comment_days"),
+    ("retention", "raw_payload_days"),
+    ("retention", "findings_days"),
+    ("monitoring", "gap_hours"),
+    ("monitoring", "pools", "youtube"),
+]
 NUMBER_TEXT = st.one_of(
     st.integers().map(str),
-    st.integers(min_value=-(10 ** 400), max_value=10 ** 400).map(str),
+    st.integers(min_value=-(10**400), max_value=10**400).map(str),
     st.text(alphabet=string.digits, min_size=1, max_size=6000),
-    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: f"{f!r}".replace("e", ".0e")
-                                                         if "e" in repr(f) and "." not in repr(f)
-                                                         else repr(f)),
-    st.sampled_from([".inf", "-.inf", ".nan", "1.0e+309", "-0.0", "0x7fffffffffffffff",
-                     "1_000_000", "9:00", "010", "yes", "~", "'12'", "1e400"]),
+    st.floats(allow_nan=False, allow_infinity=False).map(
+        lambda f: f"{f!r}".replace("e", ".0e") if "e" in repr(f) and "." not in repr(f) else repr(f)
+    ),
+    st.sampled_from(
+        [
+            ".inf",
+            "-.inf",
+            ".nan",
+            "1.0e+309",
+            "-0.0",
+            "0x7fffffffffffffff",
+            "1_000_000",
+            "9:00",
+            "010",
+            "yes",
+            "~",
+            "'12'",
+            "1e400",
+        ]
+    ),
 )
 
 
@@ -217,19 +322,43 @@ def test_a_number_of_any_size_is_accepted_only_finite_and_in_range(path, number)
 
 ODD = st.one_of(
     st.text(max_size=30),
-    st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cs", "Zl", "Zp", "Lo"]),
-            max_size=10),
-    st.sampled_from(["/dev/zero", "/dev/random", "/dev/null", "/proc/self/environ",
-                     "/proc/self/mem", "/proc/kcore", "/etc/passwd", "/etc", "/", ".", "..",
-                     "Europe", "America", "Europe/", "Europe/London", "UTC", "posixrules",
-                     "../../../etc/passwd", "x" * 5000, "a\x00b", "\ud800", "lex\n.yml",
-                     str(EXAMPLE), "channelwatch.example.yml"]),
+    st.text(
+        alphabet=st.characters(codec="utf-8", categories=["Cc", "Cs", "Zl", "Zp", "Lo"]),
+        max_size=10,
+    ),
+    st.sampled_from(
+        [
+            "/dev/zero",
+            "/dev/random",
+            "/dev/null",
+            "/proc/self/environ",
+            "/proc/self/mem",
+            "/proc/kcore",
+            "/etc/passwd",
+            "/etc",
+            "/",
+            ".",
+            "..",
+            "Europe",
+            "America",
+            "Europe/",
+            "Europe/London",
+            "UTC",
+            "posixrules",
+            "../../../etc/passwd",
+            "x" * 5000,
+            "a\x00b",
+            "\ud800",
+            "lex\n.yml",
+            str(EXAMPLE),
+            "channelwatch.example.yml",
+        ]
+    ),
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["timezone", "out_dir", "directory", *LEXICON_FAMILIES]), ODD,
-       st.booleans())
+@given(st.sampled_from(["timezone", "out_dir", "directory", *LEXICON_FAMILIES]), ODD, st.booleans())
 def test_odd_strings_as_zones_and_paths_load_or_fail_in_one_line(key, value, through_yaml):
     if key == "timezone":
         data = {"business_hours": {"timezone": value}}
@@ -259,24 +388,43 @@ def valid_configs(draw) -> dict:
         "council": draw(st.text(alphabet=string.ascii_letters + " ", min_size=1, max_size=30)),
         "business_hours": {
             "timezone": draw(st.sampled_from(ZONES)),
-            "days": draw(st.lists(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat",
-                                                   "sun"]), min_size=1, max_size=7,
-                                  unique=True)),
+            "days": draw(
+                st.lists(
+                    st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+                    min_size=1,
+                    max_size=7,
+                    unique=True,
+                )
+            ),
             "start": f"{start // 60}:{start % 60:02d}",
             "end": f"{end // 60:02d}:{end % 60:02d}",
             "response_target_hours": draw(st.floats(0.5, 200)),
         },
-        "api": {"lookback_days": draw(st.integers(0, 365)),
-                "timeout_seconds": draw(st.floats(0.1, 600))},
-        "retention": {"public_comment_days": draw(st.integers(1, 3650)),
-                      "findings_days": draw(st.integers(1, 3650))},
-        "monitoring": {"gap_hours": draw(st.floats(0.5, 24 * 366)),
-                       "pools": {"facebook": draw(st.integers(1, 64))}},
-        "checks": {"foi_working_days": draw(st.integers(1, 60)),
-                   "review_hours": {"high": draw(st.floats(0.5, 200))}},
-        "report": {"due_by": f"{draw(st.integers(0, 23))}:{draw(st.integers(0, 59)):02d}",
-                   "recipients": draw(st.lists(st.sampled_from(
-                       ["comms@bracknell-forest.gov.uk", "a.b@example.org"]), max_size=2))},
+        "api": {
+            "lookback_days": draw(st.integers(0, 365)),
+            "timeout_seconds": draw(st.floats(0.1, 600)),
+        },
+        "retention": {
+            "public_comment_days": draw(st.integers(1, 3650)),
+            "findings_days": draw(st.integers(1, 3650)),
+        },
+        "monitoring": {
+            "gap_hours": draw(st.floats(0.5, 24 * 366)),
+            "pools": {"facebook": draw(st.integers(1, 64))},
+        },
+        "checks": {
+            "foi_working_days": draw(st.integers(1, 60)),
+            "review_hours": {"high": draw(st.floats(0.5, 200))},
+        },
+        "report": {
+            "due_by": f"{draw(st.integers(0, 23))}:{draw(st.integers(0, 59)):02d}",
+            "recipients": draw(
+                st.lists(
+                    st.sampled_from(["comms@bracknell-forest.gov.uk", "a.b@example.org"]),
+                    max_size=2,
+                )
+            ),
+        },
     }
     for key in draw(st.lists(st.sampled_from(list(data)), max_size=3, unique=True)):
         del data[key]
@@ -286,8 +434,9 @@ def valid_configs(draw) -> dict:
 @settings(max_examples=100, deadline=None)
 @given(valid_configs(), st.booleans())
 def test_a_valid_configuration_loads_with_its_values(data, block_style):
-    outcome = _load_text(yaml.safe_dump(data, default_flow_style=None if block_style else True,
-                                        allow_unicode=True))
+    outcome = _load_text(
+        yaml.safe_dump(data, default_flow_style=None if block_style else True, allow_unicode=True)
+    )
     assert isinstance(outcome, Settings), outcome
     if "business_hours" in data:
         bh = data["business_hours"]
@@ -333,8 +482,9 @@ def test_a_mutated_example_loads_or_fails_in_one_line(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=400) | st.binary(max_size=60).map(
-    lambda b: EXAMPLE.read_bytes()[:2000] + b))
+@given(
+    st.binary(max_size=400) | st.binary(max_size=60).map(lambda b: EXAMPLE.read_bytes()[:2000] + b)
+)
 def test_random_bytes_load_or_fail_in_one_line(raw):
     _check_outcome(_load_text(raw))
 
@@ -364,8 +514,7 @@ def template(tmp_path_factory):
 def bad_files(draw, home: Path) -> str:
     """A configuration that would write to `home` (its warehouse and report folder), made
     bad by one generated fault."""
-    good = [f"warehouse_url: sqlite:///{home}/warehouse.db",
-            f"report:\n  out_dir: {home}/reports"]
+    good = [f"warehouse_url: sqlite:///{home}/warehouse.db", f"report:\n  out_dir: {home}/reports"]
     fault = draw(st.sampled_from(["mutation", "section", "number"]))
     if fault == "mutation":
         text = draw(mutated_examples()).replace("warehouse_url: null", good[0])
@@ -374,18 +523,28 @@ def bad_files(draw, home: Path) -> str:
         text = "\n".join(good) + "\n" + draw(config_texts())
     else:
         path, number = draw(st.sampled_from(NUMERIC_KEYS)), draw(NUMBER_TEXT)
-        text = "\n".join(good[:1]) + "\n" + "".join(
-            f"{'  ' * i}{key}:\n" for i, key in enumerate(path[:-1]))
+        text = (
+            "\n".join(good[:1])
+            + "\n"
+            + "".join(f"{'  ' * i}{key}:\n" for i, key in enumerate(path[:-1]))
+        )
         text += f"{'  ' * (len(path) - 1)}{path[-1]}: {number}\n"
     return text
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+        HealthCheck.too_slow,
+    ],
+)
 @given(data=st.data(), command=st.sampled_from(COMMANDS))
 def test_a_command_given_a_generated_bad_file_says_one_line_and_writes_nothing(
-        template, data, command):
+    template, data, command
+):
     from tests.reliability.test_bad_input import state
 
     home = Path(tempfile.mkdtemp(prefix="case-", dir=template.parent))
@@ -396,12 +555,21 @@ def test_a_command_given_a_generated_bad_file_says_one_line_and_writes_nothing(
     with contextlib.chdir(home):
         expected = _load_text_at(home / "bad.yml")
     assume(isinstance(expected, ConfigError))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CHANNELWATCH_", "WAREHOUSE_URL", "AIRFLOW_CONN_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CHANNELWATCH_", "WAREHOUSE_URL", "AIRFLOW_CONN_"))
+    }
     env["PYTHONPATH"] = str(ROOT)
     before = state(home)
-    done = subprocess.run([sys.executable, "-m", "channelwatch", *command, "--config", "bad.yml"],
-                          cwd=home, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "channelwatch", *command, "--config", "bad.yml"],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
     assert done.stderr.splitlines() == [f"channelwatch: error: {expected}"], done.stderr

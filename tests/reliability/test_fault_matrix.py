@@ -56,21 +56,29 @@ FAULTS = {
 }
 # What a lasting fault's one-line error must say (lower case, any of), besides the platform.
 SAYS = {
-    "429": ("rate limited",), "429_noreset": ("rate limited", "429"), "500": ("500",),
-    "502": ("502",), "timeout": ("no answer within",), "malformed_json": ("json",),
-    "truncated": ("json", "truncated", "cut short"), "expired_token": ("invalid or expired",),
+    "429": ("rate limited",),
+    "429_noreset": ("rate limited", "429"),
+    "500": ("500",),
+    "502": ("502",),
+    "timeout": ("no answer within",),
+    "malformed_json": ("json",),
+    "truncated": ("json", "truncated", "cut short"),
+    "expired_token": ("invalid or expired",),
 }
-CASES = [(name, variant) for name in FAULTS for variant in ("once", "lasting")] + \
-        [("killed between pages", "killed")]
+CASES = [(name, variant) for name in FAULTS for variant in ("once", "lasting")] + [
+    ("killed between pages", "killed")
+]
 # PostgreSQL runs the cells that end a pass early with pages committed (lasting faults, the
 # kill): what differs between the dialects is the load path and its transactions. A fault
 # that passes is retried inside the connector, the same whatever the warehouse; those cells
 # run on SQLite only, to keep the matrix near a minute.
-CELLS = [pytest.param(name, variant, platform, dialect,
-                      id=f"{name}-{variant}-{platform}-{dialect}")
-         for name, variant in CASES for platform in PLATFORMS
-         for dialect in ("sqlite", "postgresql")
-         if not (dialect == "postgresql" and variant == "once")]
+CELLS = [
+    pytest.param(name, variant, platform, dialect, id=f"{name}-{variant}-{platform}-{dialect}")
+    for name, variant in CASES
+    for platform in PLATFORMS
+    for dialect in ("sqlite", "postgresql")
+    if not (dialect == "postgresql" and variant == "once")
+]
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +124,13 @@ def midway(sandbox, tmp_path_factory):
 def _clean_pass(sandbox, engine, platform, clock, **api):
     sandbox.set_faults([])
     sandbox.sandbox.store.clock = clock
-    return ingest_account(make_settings(sandbox.url, api={**API, **api}), engine, platform,
-                          account(platform), now=clock)
+    return ingest_account(
+        make_settings(sandbox.url, api={**API, **api}),
+        engine,
+        platform,
+        account(platform),
+        now=clock,
+    )
 
 
 def _faults_hit(sandbox) -> int:
@@ -127,11 +140,31 @@ def _faults_hit(sandbox) -> int:
 def _kill_midway(sandbox, engine, url, platform, after):
     """Run the T1 pass in a child process and SIGKILL it while a page request is held."""
     sandbox.sandbox.store.clock = T1
-    sandbox.set_faults([{"endpoint": f"{platform}.*", "fault": "timeout", "times": 1,
-                         "after": after, "seconds": 10}])
+    sandbox.set_faults(
+        [
+            {
+                "endpoint": f"{platform}.*",
+                "fault": "timeout",
+                "times": 1,
+                "after": after,
+                "seconds": 10,
+            }
+        ]
+    )
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.ingest_child", url, sandbox.url, platform,
-         T1.isoformat()], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "tests.reliability.ingest_child",
+            url,
+            sandbox.url,
+            platform,
+            T1.isoformat(),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while _faults_hit(sandbox) == 0:
@@ -157,8 +190,10 @@ def _kill_midway(sandbox, engine, url, platform, after):
     assert child.returncode == -signal.SIGKILL
     with engine.connect() as conn:
         status = conn.execute(
-            select(ingestion_runs.c.status).where(ingestion_runs.c.platform == platform)
-            .order_by(ingestion_runs.c.started_at.desc())).scalar()
+            select(ingestion_runs.c.status)
+            .where(ingestion_runs.c.platform == platform)
+            .order_by(ingestion_runs.c.started_at.desc())
+        ).scalar()
     return status, _pages_of_running_pass(engine, platform)
 
 
@@ -166,15 +201,17 @@ def _pages_of_running_pass(engine, platform) -> int:
     """Raw pages committed so far by the platform's pass still marked running."""
     with engine.connect() as conn:
         return conn.execute(
-            select(func.count()).select_from(raw_payloads).join(
-                ingestion_runs, ingestion_runs.c.run_id == raw_payloads.c.run_id)
-            .where(ingestion_runs.c.platform == platform,
-                   ingestion_runs.c.status == "running")).scalar_one()
+            select(func.count())
+            .select_from(raw_payloads)
+            .join(ingestion_runs, ingestion_runs.c.run_id == raw_payloads.c.run_id)
+            .where(ingestion_runs.c.platform == platform, ingestion_runs.c.status == "running")
+        ).scalar_one()
 
 
 @pytest.mark.parametrize("fault_name, variant, platform, dialect", CELLS)
 def test_a_fault_midway_loses_nothing_and_duplicates_nothing(
-        sandbox, midway, warehouses, fake_tokens, cell, fault_name, variant, platform, dialect):
+    sandbox, midway, warehouses, fake_tokens, cell, fault_name, variant, platform, dialect
+):
     cell(platform=platform, fault=fault_name, variant=variant, dialect=dialect)
     engine = warehouses(dialect)
     token = fake_tokens[platform]
@@ -186,8 +223,9 @@ def test_a_fault_midway_loses_nothing_and_duplicates_nothing(
     assert before, "the T0 pass wrote watermarks"
 
     if variant == "killed":
-        status, pages = _kill_midway(sandbox, engine, warehouses.url(dialect), platform,
-                                     midway[platform])
+        status, pages = _kill_midway(
+            sandbox, engine, warehouses.url(dialect), platform, midway[platform]
+        )
         assert pages > 0, "killed before any page of the pass was committed"
         assert status == "running"  # never finished: the kill left it as it was
         assert world.marks(engine, platform) == before
@@ -196,19 +234,29 @@ def test_a_fault_midway_loses_nothing_and_duplicates_nothing(
         kind, once, lasting, once_api = FAULTS[fault_name]
         sandbox.sandbox.store.clock = T1
         spec = once if variant == "once" else lasting
-        sandbox.set_faults([{"endpoint": f"{platform}.*", "fault": kind,
-                             "times": 1 if variant == "once" else -1,
-                             "after": midway[platform], **spec}])
+        sandbox.set_faults(
+            [
+                {
+                    "endpoint": f"{platform}.*",
+                    "fault": kind,
+                    "times": 1 if variant == "once" else -1,
+                    "after": midway[platform],
+                    **spec,
+                }
+            ]
+        )
         api = {**API, **(once_api if variant == "once" else {})}
         started = time.monotonic()
-        faulted = ingest_account(make_settings(sandbox.url, api=api), engine, platform,
-                                 account(platform), now=T1)
+        faulted = ingest_account(
+            make_settings(sandbox.url, api=api), engine, platform, account(platform), now=T1
+        )
         took = time.monotonic() - started
         assert _faults_hit(sandbox) > 0, "the fault never struck"
         if variant == "once" and kind != "expired_token":
             assert faulted.status == "success", faulted.error
-            world.assert_matches(engine, platform, sandbox.truth[T1][platform],
-                                 sandbox.known[platform])
+            world.assert_matches(
+                engine, platform, sandbox.truth[T1][platform], sandbox.known[platform]
+            )
             world.assert_watermarks_not_ahead(engine, platform)
             cell(outcome="completed", detail=f"retried; {faulted.api_calls} calls, {took:.1f} s")
         else:
@@ -227,11 +275,16 @@ def test_a_fault_midway_loses_nothing_and_duplicates_nothing(
         # The production path (pipeline.ingest: the account's lock, the quality gate) heals
         # it, and records that the killed run never finished.
         sandbox.set_faults([])
-        pipeline.ingest(make_settings(sandbox.url, api=API), engine, platform,
-                        account(platform), now=T1)
+        pipeline.ingest(
+            make_settings(sandbox.url, api=API), engine, platform, account(platform), now=T1
+        )
         with engine.connect() as conn:
-            assert "abandoned" in {s for (s,) in conn.execute(
-                select(ingestion_runs.c.status).where(ingestion_runs.c.platform == platform))}
+            assert "abandoned" in {
+                s
+                for (s,) in conn.execute(
+                    select(ingestion_runs.c.status).where(ingestion_runs.c.platform == platform)
+                )
+            }
     else:
         healed = _clean_pass(sandbox, engine, platform, T1)
         assert healed.status == "success", healed.error

@@ -25,9 +25,9 @@ import pytest
 from sqlalchemy import select
 
 from channelwatch import pipeline
+from channelwatch.warehouse.schema import findings, items, raw_payloads
 from sandbox import graph, twitter, youtube
 from sandbox.scenario import DEFAULT_ACCOUNTS, Message, Thread
-from channelwatch.warehouse.schema import findings, items, raw_payloads
 from tests.conftest import make_settings
 from tests.reliability.world import PLATFORMS, T1
 
@@ -51,19 +51,33 @@ HOSTILE = {
 
 def storable(text: str) -> str:
     """What a UTF-8 text column can hold: lone surrogates and NUL become U+FFFD."""
-    return "".join(REPLACEMENT if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch
-                   for ch in text)
+    return "".join(REPLACEMENT if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 def threads() -> list[Thread]:
     out = []
     for platform in PLATFORMS:
         acc_id, handle, name = DEFAULT_ACCOUNTS[platform]
-        root = Message(f"{platform}-root", acc_id, name, True, T1 - timedelta(days=1),
-                       "Streetlight repairs start on Monday.")
-        replies = [Message(f"{platform}-{kind}", f"u{n}", f"Resident {n}", False,
-                           T1 - timedelta(hours=20 - n), text, root.key)
-                   for n, (kind, text) in enumerate(HOSTILE.items())]
+        root = Message(
+            f"{platform}-root",
+            acc_id,
+            name,
+            True,
+            T1 - timedelta(days=1),
+            "Streetlight repairs start on Monday.",
+        )
+        replies = [
+            Message(
+                f"{platform}-{kind}",
+                f"u{n}",
+                f"Resident {n}",
+                False,
+                T1 - timedelta(hours=20 - n),
+                text,
+                root.key,
+            )
+            for n, (kind, text) in enumerate(HOSTILE.items())
+        ]
         out.append(Thread(platform, acc_id, handle, name, "post", root, replies))
     return out
 
@@ -95,10 +109,12 @@ def _by_kind(engine) -> dict[tuple[str, str], dict]:
     return out
 
 
-def test_hostile_comments_are_stored_checked_and_reported_safely(sandbox, engine, fake_tokens,
-                                                                 tmp_path):
-    settings = make_settings(sandbox.url, api={"page_size": 4},
-                             report={"out_dir": str(tmp_path / "reports")})
+def test_hostile_comments_are_stored_checked_and_reported_safely(
+    sandbox, engine, fake_tokens, tmp_path
+):
+    settings = make_settings(
+        sandbox.url, api={"page_size": 4}, report={"out_dir": str(tmp_path / "reports")}
+    )
 
     out = pipeline.run_day(settings, engine, T1.date(), now=T1)
 
@@ -114,9 +130,14 @@ def test_hostile_comments_are_stored_checked_and_reported_safely(sandbox, engine
 
     with engine.connect() as conn:
         bodies = [b for (b,) in conn.execute(select(raw_payloads.c.body))]
-        fired = {(r.platform, r.item_id) for r in conn.execute(
-            select(findings.c.platform, findings.c.item_id)
-            .where(findings.c.rule == "moderation.abuse"))}
+        fired = {
+            (r.platform, r.item_id)
+            for r in conn.execute(
+                select(findings.c.platform, findings.c.item_id).where(
+                    findings.c.rule == "moderation.abuse"
+                )
+            )
+        }
     raw = "\n".join(bodies)
     assert "\\ud83d" in raw.lower() and "\\u0000" in raw  # the originals, recoverable
     # Bytes that are not UTF-8 are decoded with replacement, in the raw page as well.

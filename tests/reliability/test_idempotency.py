@@ -24,11 +24,11 @@ stamped with Monday's as-of time, so they count among Monday's runs.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
 import csv
 import io
 import json
 import re
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -76,15 +76,27 @@ def without_run_log(report: dict[str, bytes]) -> dict[str, bytes]:
     summary.pop("pipeline")
     for channel in summary["channels"]:
         channel["items_today"].pop("fetched")
-    return {"html": html.encode(), "csv": report["csv"],
-            "json": json.dumps(summary, sort_keys=True).encode()}
+    return {
+        "html": html.encode(),
+        "csv": report["csv"],
+        "json": json.dumps(summary, sort_keys=True).encode(),
+    }
 
 
 def lifecycle(findings_csv: bytes) -> list[tuple]:
     """The findings of a report's CSV with the columns that say what happened to them."""
     rows = list(csv.DictReader(io.StringIO(findings_csv.decode())))
-    keep = ("finding_id", "status", "new_today", "category", "rule", "severity", "route",
-            "item_id", "detected_at")
+    keep = (
+        "finding_id",
+        "status",
+        "new_today",
+        "category",
+        "rule",
+        "severity",
+        "route",
+        "item_id",
+        "detected_at",
+    )
     return [tuple(r[k] for k in keep) for r in rows]
 
 
@@ -103,9 +115,11 @@ def sandbox(tmp_path_factory):
 
 
 def test_a_day_run_twice_and_a_past_day_backfilled_change_nothing(
-        sandbox, engine, fake_tokens, tmp_path):
-    settings = make_settings(sandbox.url, api={"page_size": 25},
-                             report={"out_dir": str(tmp_path / "reports")})
+    sandbox, engine, fake_tokens, tmp_path
+):
+    settings = make_settings(
+        sandbox.url, api={"page_size": 25}, report={"out_dir": str(tmp_path / "reports")}
+    )
 
     def run(day, now):
         sandbox.sandbox.store.clock = now
@@ -124,14 +138,16 @@ def test_a_day_run_twice_and_a_past_day_backfilled_change_nothing(
 
     again = run(TUESDAY, TUESDAY_AFTERNOON)
 
-    assert all(f["items_new"] == f["items_changed"] == f["items_deleted"] == 0
-               for f in again["ingest"])
+    assert all(
+        f["items_new"] == f["items_changed"] == f["items_deleted"] == 0 for f in again["ingest"]
+    )
     assert again["check"]["detected"] == again["check"]["resolved"] == 0
     assert diff(state, snapshot(engine)) == []
     assert without_run_log(files(again["report"])) == without_run_log(tuesday_report)
 
-    monday_now = files(pipeline.report(settings, engine, MONDAY,
-                                       now=datetime.fromisoformat(monday["as_of"])))
+    monday_now = files(
+        pipeline.report(settings, engine, MONDAY, now=datetime.fromisoformat(monday["as_of"]))
+    )
 
     backfill = run(MONDAY, TUESDAY_AFTERNOON)
 
@@ -154,24 +170,42 @@ def test_a_sync_at_an_earlier_instant_leaves_later_decisions_alone(engine):
     from channelwatch.warehouse.schema import findings as table
 
     def fire(item, evidence):
-        return {"platform": "facebook", "item_id": item, "rule": "unanswered.sla_breach",
-                "category": "unanswered", "severity": "medium", "route": "comms",
-                "evidence": evidence}
+        return {
+            "platform": "facebook",
+            "item_id": item,
+            "rule": "unanswered.sla_breach",
+            "category": "unanswered",
+            "severity": "medium",
+            "route": "comms",
+            "evidence": evidence,
+        }
 
     monday = datetime(2026, 3, 2, 23, 0, tzinfo=timezone.utc)
     tuesday = monday + timedelta(hours=16)
-    sync_findings(engine, [fire("a", "8 h"), fire("b", "8 h"), fire("c", "8 h")], now=monday,
-                  scope=[("facebook", i) for i in "abc"])
-    sync_findings(engine, [fire("a", "14 h"), fire("c", "14 h")], now=tuesday,
-                  scope=[("facebook", i) for i in "abc"])  # b answered on Tuesday
+    sync_findings(
+        engine,
+        [fire("a", "8 h"), fire("b", "8 h"), fire("c", "8 h")],
+        now=monday,
+        scope=[("facebook", i) for i in "abc"],
+    )
+    sync_findings(
+        engine,
+        [fire("a", "14 h"), fire("c", "14 h")],
+        now=tuesday,
+        scope=[("facebook", i) for i in "abc"],
+    )  # b answered on Tuesday
     with engine.begin() as conn:
         c = conn.execute(select(table.c.finding_id).where(table.c.item_id == "c")).scalar_one()
         transition(conn, c, "dismiss", "ann", "a duplicate", now=tuesday + timedelta(hours=1))
     before = snapshot(engine)
 
     # Monday again: every rule fires as it did then, "a" and "c" are not in scope.
-    result = sync_findings(engine, [fire("a", "8 h"), fire("b", "8 h"), fire("c", "8 h")],
-                           now=monday, scope=[("facebook", "b")])
+    result = sync_findings(
+        engine,
+        [fire("a", "8 h"), fire("b", "8 h"), fire("c", "8 h")],
+        now=monday,
+        scope=[("facebook", "b")],
+    )
 
     assert (result.detected, result.refreshed, result.resolved, result.reopened) == (0, 0, 0, 0)
     assert diff(before, snapshot(engine)) == []

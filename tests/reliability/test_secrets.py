@@ -33,8 +33,16 @@ from tests.reliability import world
 from tests.reliability.world import T1
 
 DAY = T1.date()
-LOGGERS = ("urllib3", "requests", "tweepy", "googleapiclient", "googleapiclient.discovery",
-           "facebook", "connectors", "channelwatch")
+LOGGERS = (
+    "urllib3",
+    "requests",
+    "tweepy",
+    "googleapiclient",
+    "googleapiclient.discovery",
+    "facebook",
+    "connectors",
+    "channelwatch",
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +74,13 @@ def free_port() -> int:
 
 
 def test_no_token_is_logged_stored_reported_or_quoted_in_an_error(
-        sandbox, engine, fake_tokens, tmp_path, caplog, capfd):
+    sandbox, engine, fake_tokens, tmp_path, caplog, capfd
+):
     secrets = {**fake_tokens, "pseudonym": "FAKE-PSEUDONYM-KEY"}
     reports = tmp_path / "reports"
-    settings = make_settings(sandbox.url, api={**world.API, "page_size": 5},
-                             report={"out_dir": str(reports)})
+    settings = make_settings(
+        sandbox.url, api={**world.API, "page_size": 5}, report={"out_dir": str(reports)}
+    )
     caplog.set_level(logging.DEBUG)
     for name in LOGGERS:  # the libraries that see URLs and headers, at their most verbose
         caplog.set_level(logging.DEBUG, logger=name)
@@ -79,20 +89,26 @@ def test_no_token_is_logged_stored_reported_or_quoted_in_an_error(
     assert not good["failed"], good["failed"]
     assert good["check"]["findings"] > 0
 
-    sandbox.set_faults([
-        {"endpoint": "facebook.*", "fault": "500", "times": -1},
-        {"endpoint": "instagram.*", "fault": "malformed_json", "times": -1},
-        {"endpoint": "youtube.*", "fault": "expired_token", "times": -1},
-        {"endpoint": "twitter.*", "fault": "truncated", "times": -1},
-    ])
+    sandbox.set_faults(
+        [
+            {"endpoint": "facebook.*", "fault": "500", "times": -1},
+            {"endpoint": "instagram.*", "fault": "malformed_json", "times": -1},
+            {"endpoint": "youtube.*", "fault": "expired_token", "times": -1},
+            {"endpoint": "twitter.*", "fault": "truncated", "times": -1},
+        ]
+    )
     try:
         bad = pipeline.run_day(settings, engine, DAY, now=T1)
     finally:
         sandbox.set_faults([])
     refused = pipeline.run_day(
-        make_settings(f"http://127.0.0.1:{free_port()}", api=world.API,
-                      report={"out_dir": str(reports)}),
-        engine, DAY, now=T1)
+        make_settings(
+            f"http://127.0.0.1:{free_port()}", api=world.API, report={"out_dir": str(reports)}
+        ),
+        engine,
+        DAY,
+        now=T1,
+    )
     assert len(bad["failed"]) == 4 and len(refused["failed"]) == 4
     assert "'cw_youtube'" in " ".join(bad["failed"])
 
@@ -102,20 +118,28 @@ def test_no_token_is_logged_stored_reported_or_quoted_in_an_error(
     places = {
         "error messages": "\n".join(bad["failed"] + refused["failed"] + stored_errors),
         "warehouse": everything_stored(engine),
-        "reports": "\n".join(p.read_text(encoding="utf-8") for p in reports.rglob("*")
-                             if p.is_file()),
+        "reports": "\n".join(
+            p.read_text(encoding="utf-8") for p in reports.rglob("*") if p.is_file()
+        ),
         "log records": "\n".join(
-            f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records
-            if not r.name.startswith("sandbox")),
+            f"{r.getMessage()} {r.exc_text or ''}"
+            for r in caplog.records
+            if not r.name.startswith("sandbox")
+        ),
     }
     out, err = capfd.readouterr()
     places["stdout and stderr"] = "\n".join(
-        line for line in (out + err).splitlines() if "sandbox" not in line)
+        line for line in (out + err).splitlines() if "sandbox" not in line
+    )
     # The searches are not vacuous: the paging links and request lines were there, redacted.
     assert "access_token=REDACTED" in places["warehouse"]
     assert any(r.name.startswith("urllib3") for r in caplog.records)
-    leaks = {(name, where) for name, secret in secrets.items()
-             for where, text in places.items() if secret in text}
+    leaks = {
+        (name, where)
+        for name, secret in secrets.items()
+        for where, text in places.items()
+        if secret in text
+    }
     assert leaks == set()
 
 
@@ -128,14 +152,20 @@ def test_credentials_read_are_registered_with_airflows_secret_masker(fake_tokens
     from orchestration.credentials import install
 
     install()  # as every task body and the CLI do where Airflow is installed
-    monkeypatch.setenv("AIRFLOW_CONN_CW_APP", '{"password": "FAKE-APP-TOKEN-123", '
-                                              '"extra": {"app_secret": "FAKE-APP-SECRET-456"}}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CW_APP",
+        '{"password": "FAKE-APP-TOKEN-123", "extra": {"app_secret": "FAKE-APP-SECRET-456"}}',
+    )
     for platform in world.PLATFORMS:
         get_credentials(f"cw_{platform}", platform)
     get_credentials("cw_app", "facebook")
     pseudonymiser(make_settings())
 
     masker = _secrets_masker()
-    for secret in (*fake_tokens.values(), "FAKE-PSEUDONYM-KEY", "FAKE-APP-TOKEN-123",
-                   "FAKE-APP-SECRET-456"):
+    for secret in (
+        *fake_tokens.values(),
+        "FAKE-PSEUDONYM-KEY",
+        "FAKE-APP-TOKEN-123",
+        "FAKE-APP-SECRET-456",
+    ):
         assert masker.redact(f"Bearer {secret}!") == "Bearer ***!", secret

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, select, text
 
+from channelwatch.warehouse.schema import item_versions, items, metadata, watermarks
 from kernel.items import parse_timestamp
 from sandbox import graph, twitter, youtube
 from sandbox.native import deleted_at, text_at
 from sandbox.scenario import DEFAULT_ACCOUNTS, Edit, generate_threads
-from channelwatch.warehouse.schema import item_versions, items, metadata, watermarks
 
 PLATFORMS = ("facebook", "instagram", "youtube", "twitter")
 T1 = datetime(2026, 3, 4, 15, 0, tzinfo=timezone.utc)  # a Wednesday afternoon
@@ -43,9 +43,16 @@ def build_dataset(out: Path, *, days: int = 3, per_day: int = 16, seed: int = 11
     """Render a data set whose T0 -> T1 interval has new, edited and deleted items."""
     threads = generate_threads(days, per_day, seed=seed, end=T1)
     for platform in PLATFORMS:
-        public = [m for t in threads if t.platform == platform for m in t.replies
-                  if not m.is_own and m.created_at < T0 - timedelta(hours=1)
-                  and not m.edits and m.deleted_at is None]
+        public = [
+            m
+            for t in threads
+            if t.platform == platform
+            for m in t.replies
+            if not m.is_own
+            and m.created_at < T0 - timedelta(hours=1)
+            and not m.edits
+            and m.deleted_at is None
+        ]
         edited, deleted = public[0], public[-1]
         edited.edits.append(Edit(T0 + timedelta(hours=1), edited.text + " [edited]"))
         deleted.deleted_at = T0 + timedelta(hours=2)
@@ -58,12 +65,14 @@ def build_dataset(out: Path, *, days: int = 3, per_day: int = 16, seed: int = 11
 
 # --- the oracle -------------------------------------------------------------------------------
 
+
 def _rows(data: Path, platform: str, name: str) -> list[dict]:
     path = Path(data) / platform / f"{name}.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _alive(obj: dict, created: str, clock: datetime) -> bool:
@@ -149,8 +158,9 @@ def _youtube(data: Path, clock: datetime) -> dict[str, str]:
     tops: dict[str, dict] = {}
     for thread in _rows(data, "youtube", "commentThreads"):
         top = thread["snippet"]["topLevelComment"]
-        if thread["snippet"].get("videoId") in videos and \
-                _alive(top, top["snippet"]["publishedAt"], clock):
+        if thread["snippet"].get("videoId") in videos and _alive(
+            top, top["snippet"]["publishedAt"], clock
+        ):
             tops[thread["id"]] = top
         for reply in (thread.get("replies") or {}).get("comments") or []:
             replies.setdefault(reply["id"], reply)
@@ -180,23 +190,32 @@ def _twitter(data: Path, clock: datetime) -> dict[str, str]:
     return out
 
 
-_EXPECTED = {"facebook": _facebook, "instagram": _instagram, "youtube": _youtube,
-             "twitter": _twitter}
+_EXPECTED = {
+    "facebook": _facebook,
+    "instagram": _instagram,
+    "youtube": _youtube,
+    "twitter": _twitter,
+}
 
 
 # --- the warehouse side -----------------------------------------------------------------------
 
+
 def state(engine: Engine, platform: str) -> dict[str, dict]:
     """item id -> {text, deleted, version} for one platform's stored items."""
     with engine.connect() as conn:
-        rows = conn.execute(select(items.c.item_id, items.c.text, items.c.deleted_at,
-                                   items.c.version).where(items.c.platform == platform))
-        return {r.item_id: {"text": r.text, "deleted": r.deleted_at is not None,
-                            "version": r.version} for r in rows}
+        rows = conn.execute(
+            select(items.c.item_id, items.c.text, items.c.deleted_at, items.c.version).where(
+                items.c.platform == platform
+            )
+        )
+        return {
+            r.item_id: {"text": r.text, "deleted": r.deleted_at is not None, "version": r.version}
+            for r in rows
+        }
 
 
-def assert_matches(engine: Engine, platform: str, truth: dict[str, str],
-                   known: set[str]) -> None:
+def assert_matches(engine: Engine, platform: str, truth: dict[str, str], known: set[str]) -> None:
     """The warehouse holds exactly ``truth`` (ids and texts) as live items; nothing it
     holds was invented; every item's versions are 1..n with no repeated content."""
     stored = state(engine, platform)
@@ -211,10 +230,11 @@ def assert_matches(engine: Engine, platform: str, truth: dict[str, str],
     assert not invented, f"{platform}: items that never existed: {invented[:3]}"
     with engine.connect() as conn:
         versions: dict[str, list] = {}
-        for r in conn.execute(select(item_versions.c.item_id, item_versions.c.version,
-                                     item_versions.c.content_hash)
-                              .where(item_versions.c.platform == platform)
-                              .order_by(item_versions.c.item_id, item_versions.c.version)):
+        for r in conn.execute(
+            select(item_versions.c.item_id, item_versions.c.version, item_versions.c.content_hash)
+            .where(item_versions.c.platform == platform)
+            .order_by(item_versions.c.item_id, item_versions.c.version)
+        ):
             versions.setdefault(r.item_id, []).append((r.version, r.content_hash))
     assert set(versions) == set(stored), f"{platform}: items without versions or the reverse"
     for item_id, seq in versions.items():
@@ -227,16 +247,22 @@ def assert_matches(engine: Engine, platform: str, truth: dict[str, str],
 
 def marks(engine: Engine, platform: str) -> dict[str, str]:
     with engine.connect() as conn:
-        return dict(conn.execute(select(watermarks.c.endpoint, watermarks.c.value)
-                                 .where(watermarks.c.platform == platform)).all())
+        return dict(
+            conn.execute(
+                select(watermarks.c.endpoint, watermarks.c.value).where(
+                    watermarks.c.platform == platform
+                )
+            ).all()
+        )
 
 
 def assert_watermarks_not_ahead(engine: Engine, platform: str) -> None:
     """Every watermark is covered by committed items: a time is no later than the newest
     stored item, an id (X since_id) no larger than the largest stored id."""
     with engine.connect() as conn:
-        rows = conn.execute(select(items.c.item_id, items.c.created_at)
-                            .where(items.c.platform == platform)).all()
+        rows = conn.execute(
+            select(items.c.item_id, items.c.created_at).where(items.c.platform == platform)
+        ).all()
     newest = max((r.created_at for r in rows), default=None)
     largest = max((int(r.item_id) for r in rows if r.item_id.isdigit()), default=None)
     for endpoint, value in marks(engine, platform).items():
