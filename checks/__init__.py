@@ -21,10 +21,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from checks import advertising, foi, moderation, off_brand, safeguarding, unanswered
-from checks.context import _NO_HITS, _NOT_SIG, _URL_HINT, Context, Doc, Rule, analyse_item
+from checks.context import NO_HITS, NOT_SIGNIFICANT, URL_HINT, Context, Doc, Rule, analyse_item
 from checks.finding import Finding
-from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES
-from checks.normalise import _SINGLES, Normalised
+from checks.normalise import ASCII_TOKEN_BYTES as TOKEN_BYTES
+from checks.normalise import SINGLES, Normalised
 from checks.unanswered import Awaiting, ChannelResponsiveness
 from kernel.config import Settings
 from kernel.items import Item
@@ -175,16 +175,16 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
             # characters, no hashtags), so that a text no rule can fire on costs no more
             # than its tokens and a few set tests, and builds no analysis.
             raw = lowered.encode("ascii")
-            toks = raw.translate(_TOKEN_BYTES, b"'").decode("ascii").split()
-            if not _SINGLES.isdisjoint(toks) and len(_SINGLES.intersection(toks)) >= 2:
+            toks = raw.translate(TOKEN_BYTES, b"'").decode("ascii").split()
+            if not SINGLES.isdisjoint(toks) and len(SINGLES.intersection(toks)) >= 2:
                 doc = analyse_item(item, ctx)  # spaced-out letters possible: full path
                 unhit = None
             else:
                 if not toks:
                     continue  # nothing to read (an emoji, punctuation)
                 matcher = own_matcher if is_own else public_matcher
-                hits = _NO_HITS if matcher.keys.isdisjoint(toks) else matcher.scan(toks)
-                sig = raw.translate(None, _NOT_SIG)
+                hits = NO_HITS if matcher.keys.isdisjoint(toks) else matcher.scan(toks)
+                sig = raw.translate(None, NOT_SIGNIFICANT)
                 # The gate of `_may_fire_unhit`, inlined.
                 digits = len(sig.translate(None, _NOT_DIGITS))
                 unhit = (
@@ -192,7 +192,7 @@ def _run(items: Iterable[Item], ctx: Context) -> list[Finding]:
                     or (digits >= 3 and not address_words.isdisjoint(toks))
                     or (
                         (b"." in sig or b"/" in sig)
-                        and (b"@" in sig or _URL_HINT.search(lowered) is not None)
+                        and (b"@" in sig or URL_HINT.search(lowered) is not None)
                     )
                     or (not is_own and not spam_weak.isdisjoint(toks))
                 )

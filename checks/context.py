@@ -12,8 +12,8 @@ from typing import Any
 
 from checks.finding import Finding
 from checks.matcher import FAMILIES, Matcher, _read_yaml, expand, lexicon_path, locate
-from checks.normalise import _ASCII_TOKEN_BYTES as _TOKEN_BYTES
-from checks.normalise import _SINGLES, Normalised, analyse, normalise, tokens
+from checks.normalise import ASCII_TOKEN_BYTES as _TOKEN_BYTES
+from checks.normalise import SINGLES, Normalised, analyse, normalise, tokens
 from kernel.businesstime import Calendar, HoursUntil, calendar
 from kernel.config import Settings
 from kernel.items import Item
@@ -55,14 +55,14 @@ _LEET_LISTS = {
 }
 
 _SIG_MARKS = b"@?./:"
-_NOT_SIG = bytes(c for c in range(256) if bytes([c]) not in b"0123456789" + _SIG_MARKS)
+NOT_SIGNIFICANT = bytes(c for c in range(256) if bytes([c]) not in b"0123456789" + _SIG_MARKS)
 _URL_RE = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'()]+"
     r"|(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
     r"(?:com|co\.uk|org\.uk|gov\.uk|nhs\.uk|uk|org|net|to|us|io|me|ly|it|eu|in|link|co|info|biz|xyz)"
     r"(?:/[^\s<>\"'()]*)?(?![\w@])"
 )
-_URL_HINT = re.compile(
+URL_HINT = re.compile(
     r"https?:|www\.|[a-z0-9]\.(?:com|co|uk|org|net|to|us|io|ly|me|it|eu|in|"
     r"link|info|biz|xyz)\b"
 )
@@ -119,7 +119,7 @@ class Doc:
         hint = self._hint
         if hint is None:
             sig = self.sig
-            hint = self._hint = (b"." in sig or b"/" in sig) and _URL_HINT.search(
+            hint = self._hint = (b"." in sig or b"/" in sig) and URL_HINT.search(
                 self.norm.text
             ) is not None
         return hint
@@ -146,7 +146,7 @@ class Doc:
         return self._urls
 
 
-_NO_HITS: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+NO_HITS: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
 
 
 def analyse_item(item: Item, ctx: Context) -> Doc:
@@ -157,7 +157,7 @@ def analyse_item(item: Item, ctx: Context) -> Doc:
         lowered = text.lower()
         raw = lowered.encode("ascii")
         toks = raw.translate(_TOKEN_BYTES, b"'").decode("ascii").split()
-        if _SINGLES.isdisjoint(toks) or len(_SINGLES.intersection(toks)) < 2:
+        if SINGLES.isdisjoint(toks) or len(SINGLES.intersection(toks)) < 2:
             # no spaced-out letters possible (they need two distinct single letters)
             norm = Normalised(lowered, None, text)
         else:
@@ -167,14 +167,14 @@ def analyse_item(item: Item, ctx: Context) -> Doc:
         norm, toks = analyse(text)
         raw = norm.text.encode("utf-8")
     # The characters the cheap gates ask about (digits, @ ? . / :), in order.
-    sig = raw.translate(None, _NOT_SIG)
+    sig = raw.translate(None, NOT_SIGNIFICANT)
     scan = toks
     if "#" in norm.text:
         # A hashtag also counts as its bare word: "#fuckoff" is profane, "#ad" stays "#ad".
         scan = toks + [t.lstrip("#") for t in toks if t[:1] == "#" and len(t) > 1]
     matcher = ctx.own_matcher if item.is_own else ctx.public_matcher
     # Most texts share no token with any lexicon key: skip the scan call for them.
-    hits = _NO_HITS if matcher.keys.isdisjoint(scan) else matcher.scan(scan)
+    hits = NO_HITS if matcher.keys.isdisjoint(scan) else matcher.scan(scan)
     return Doc(item, norm, toks, hits, scan, sig)
 
 

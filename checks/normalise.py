@@ -242,7 +242,7 @@ _SPACED = re.compile(r"(?<![^\W_])[^\W\d_](?:[ .\-*_]{1,2}[^\W\d_](?![^\W_])){2,
 _SPACED_SEP = re.compile(r"[ .\-*_]")
 
 # Single letters whose presence (two distinct ones) makes spaced-out words possible.
-_SINGLES = frozenset("bcdefghjklmnopqrstuvwxyz")
+SINGLES = frozenset("bcdefghjklmnopqrstuvwxyz")
 
 # Tokens: runs of letters/digits, keeping '@' (handles), '#' (hashtags) and '*' (masked
 # swear words); apostrophes vanish so "don't" is "dont".
@@ -251,7 +251,7 @@ _ASCII_TOKEN_TABLE[ord("'")] = None
 _ASCII_TOKEN_TABLE.update({c: " " for c in range(0, 32)})
 TOKEN_RE = re.compile(r"(?:[^\W_]|[@#*])+")
 # The same table over bytes: bytes.translate is several times faster than str.translate.
-_ASCII_TOKEN_BYTES = bytes(
+ASCII_TOKEN_BYTES = bytes(
     32 if (c < 32 or chr(c) in '!"$%&()+,-./:;<=>?[\\]^_`{|}~') else c for c in range(256)
 )
 
@@ -388,8 +388,8 @@ def analyse(text: str) -> tuple[Normalised, list[str]]:
     # stars ("i*d*i*o*t") are looked for among the tokens of the text without them.
     singles = toks if "*" not in norm else tokens(norm.replace("*", " "))
     if (
-        not _SINGLES.isdisjoint(singles)
-        and len(_SINGLES.intersection(singles)) >= 2
+        not SINGLES.isdisjoint(singles)
+        and len(SINGLES.intersection(singles)) >= 2
         and _SPACED.search(norm) is not None
     ):
         norm, offsets = _unspace(norm, offsets)
@@ -400,13 +400,13 @@ def analyse(text: str) -> tuple[Normalised, list[str]]:
 def tokens(norm: str) -> list[str]:
     """Split normalised text into tokens (see `TOKEN_RE`)."""
     if norm.isascii():
-        return norm.encode("ascii").translate(_ASCII_TOKEN_BYTES, b"'").decode("ascii").split()
+        return norm.encode("ascii").translate(ASCII_TOKEN_BYTES, b"'").decode("ascii").split()
     if _NON_ASCII_WORD.search(norm) is None:
         # Only emoji and symbols outside ASCII: they separate tokens as punctuation does.
         return (
             _NON_ASCII_RUN.sub(" ", norm)
             .encode("ascii")
-            .translate(_ASCII_TOKEN_BYTES, b"'")
+            .translate(ASCII_TOKEN_BYTES, b"'")
             .decode("ascii")
             .split()
         )

@@ -17,7 +17,7 @@ import bisect
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -67,11 +67,6 @@ def needs_reply(doc: Doc, ctx: Context) -> tuple[str, tuple[str, ...] | None] | 
     return "question", None
 
 
-def prepare(docs: Iterable[Doc]) -> dict[tuple[str, str], list[datetime]]:
-    """The council's item times per thread (platform, root_id), sorted: what answers."""
-    return _threads(docs)
-
-
 def _threads(docs: Iterable[Doc]) -> dict[tuple[str, str], list[datetime]]:
     own: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     for doc in docs:
@@ -98,17 +93,6 @@ def _due(item_created: datetime, ctx: Context) -> datetime:
     return ctx.cal.add_hours_utc(
         item_created.astimezone(UTC), ctx.settings.business_hours.response_target_hours
     )
-
-
-def check_all(docs: Sequence[Doc], ctx: Context) -> Iterator[Finding]:
-    """unanswered.sla_breach over all items (threads may arrive in any order)."""
-    if not ctx.enabled(SLA_BREACH):
-        return
-    threads = _threads(docs)
-    for doc in docs:
-        f = sla_breach(doc, ctx, threads)
-        if f:
-            yield f
 
 
 def sla_breach(

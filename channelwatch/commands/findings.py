@@ -11,6 +11,7 @@ import csv
 import getpass
 import json
 import re
+import shutil
 import sys
 from datetime import date, datetime, timezone
 from typing import Any
@@ -221,23 +222,41 @@ def _jsonable(row: dict[str, Any], zone) -> dict[str, Any]:
     return out
 
 
-def _table(rows: list[dict[str, Any]], zone, out=sys.stdout) -> None:
-    headers = ("ID", "STATUS", "SEV", "RULE", "CHANNEL", "DETECTED", "DUE", "EVIDENCE")
-    body = []
-    for r in rows:
-        body.append(
-            (
-                r["finding_id"][:10],
-                r["status"],
-                r["severity"],
-                r["rule"],
-                f"{r['platform']}:{r.get('account_id') or ''}",
-                _short(r["detected_at"], zone),
-                _short(r.get("due_at"), zone),
-                clean(r.get("evidence"), 70),
-            )
-        )
-    widths = [max([len(h)] + [len(str(b[i])) for b in body]) for i, h in enumerate(headers)]
+def _table(rows: list[dict[str, Any]], zone, out=sys.stdout, width: int | None = None) -> None:
+    """The findings as a table that fits the terminal (COLUMNS, else its real width):
+    the evidence takes what the other columns leave, and on a narrow terminal the
+    detection time, then the channel, are left out (`findings show` has them)."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    headers = ["ID", "STATUS", "SEV", "RULE", "CHANNEL", "DETECTED", "DUE", "EVIDENCE"]
+    body = [
+        [
+            r["finding_id"][:10],
+            r["status"],
+            r["severity"],
+            r["rule"],
+            f"{r['platform']}:{r.get('account_id') or ''}",
+            _short(r["detected_at"], zone),
+            _short(r.get("due_at"), zone),
+            clean(r.get("evidence")),
+        ]
+        for r in rows
+    ]
+
+    def fixed() -> list[int]:
+        return [max([len(h)] + [len(b[i]) for b in body]) for i, h in enumerate(headers[:-1])]
+
+    for optional in ("DETECTED", "CHANNEL"):
+        if sum(fixed()) + 2 * (len(headers) - 1) + 10 <= width:
+            break
+        i = headers.index(optional)
+        del headers[i]
+        for b in body:
+            del b[i]
+    widths = fixed()
+    room = max(10, width - sum(widths) - 2 * (len(headers) - 1))
+    for b in body:
+        b[-1] = clean(b[-1], room)
+    widths.append(max([len(headers[-1])] + [len(b[-1]) for b in body]))
     print("  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip(), file=out)
     for b in body:
         print("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(b)).rstrip(), file=out)

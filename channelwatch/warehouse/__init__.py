@@ -1,6 +1,6 @@
 """The warehouse: schema, migrations, loading and reading.
 
-Public functions: `connect(settings_or_url)`, `upgrade(engine)`, and the loaders in
+Public functions: `make_engine(url)`, `upgrade(engine)`, and the loaders in
 channelwatch.warehouse.load.
 """
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, delete, insert, select
 
 from channelwatch.warehouse.locks import xact_lock
 from channelwatch.warehouse.schema import business_calendar, item_responses, items
+from checks import needs_reply
 from kernel.config import BusinessHours, Settings
 
 CALENDAR_YEARS_BACK = 3
@@ -110,19 +111,10 @@ def refresh_business_calendar(settings: Settings, engine: Engine, today: date) -
     return len(rows)
 
 
-def _needs_reply_function():
-    try:
-        from checks import needs_reply  # noqa: PLC0415 - the checks' own classifier
-    except ImportError:
-        return lambda text: "?" in text
-    return needs_reply
-
-
 def refresh_item_responses(
     settings: Settings, engine: Engine, now: datetime, platforms: Iterable[str] | None = None
 ) -> int:
     """Recompute item_responses for public items; returns the number of rows written."""
-    needs_reply = _needs_reply_function()
     calendar = Calendar(
         settings.business_hours,
         date(now.year - CALENDAR_YEARS_BACK, 1, 1),

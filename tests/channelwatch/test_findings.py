@@ -472,10 +472,7 @@ def test_findings_in_their_json_form_are_accepted(sqlite_engine):
 
 
 def test_the_checks_findings_go_through_the_whole_lifecycle(sqlite_engine, tmp_path):
-    """The real checks package, when present, against the realistic scenario."""
-    checks = pytest.importorskip("checks")
-    if not hasattr(checks, "run_checks"):
-        pytest.skip("checks.run_checks is not built yet")
+    """The real checks against the realistic scenario."""
     from channelwatch.report import build_report
     from tests.channelwatch.reportday import build_days
 

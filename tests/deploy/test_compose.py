@@ -110,11 +110,14 @@ def test_every_command_exists_in_the_image(where, argv, monkeypatch, tmp_path):
 
 
 def _reads(name: str) -> bool:
-    """Whether channelwatch's code reads the environment variable ``name``."""
+    """Whether the project's code reads the environment variable ``name``."""
     pattern = re.compile(
         r"""environ(?:\.get)?[\[(]\s*["']%s["']|getenv\(\s*["']%s["']""" % (name, name)
     )
-    return any(pattern.search(p.read_text()) for p in (ROOT / "channelwatch").rglob("*.py"))
+    packages = ("kernel", "connectors", "checks", "channelwatch", "orchestration")
+    return any(
+        pattern.search(p.read_text()) for pkg in packages for p in (ROOT / pkg).rglob("*.py")
+    )
 
 
 def test_every_environment_variable_is_read_by_something():
