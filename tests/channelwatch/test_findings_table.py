@@ -23,8 +23,12 @@ ROW = {
 
 def table(width: int) -> list[str]:
     out = io.StringIO()
-    _table([ROW, {**ROW, "finding_id": "fedcba9876543210", "evidence": "short"}],
-           ZoneInfo("Europe/London"), out, width=width)
+    _table(
+        [ROW, {**ROW, "finding_id": "fedcba9876543210", "evidence": "short"}],
+        ZoneInfo("Europe/London"),
+        out,
+        width=width,
+    )
     return out.getvalue().splitlines()
 
 
