@@ -29,7 +29,7 @@ from channelwatch.warehouse.schema import (
 )
 from connectors.errors import ConnectorError
 from kernel.config import Settings
-from kernel.items import Item
+from kernel.items import FIELDS, Item
 
 log = logging.getLogger(__name__)
 
@@ -220,21 +220,7 @@ def item_json(item: Any) -> dict[str, Any]:
     if isinstance(item, Mapping):
         return json.loads(json.dumps(dict(item), default=str))
     out = {}
-    for name in (
-        "platform",
-        "id",
-        "kind",
-        "account",
-        "author_id",
-        "author_name",
-        "is_own",
-        "parent_id",
-        "root_id",
-        "created_at",
-        "text",
-        "url",
-        "flags",
-    ):
+    for name in FIELDS:
         value = getattr(item, name, None)
         if isinstance(value, datetime):
             value = value.isoformat()
