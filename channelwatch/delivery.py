@@ -1,19 +1,14 @@
 """Email: the daily report to its recipients, and immediate safeguarding alerts.
 
-Mail goes through Airflow's SMTP support: the provider's `SmtpHook` with the connection
-``report.smtp_conn_id`` (from AIRFLOW_CONN_SMTP_DEFAULT or another AIRFLOW_CONN_*, a secrets
-backend, or the metadata database). The hook runs outside a task as well as inside one
-(verified with a connection from the environment), so there is no smtplib fallback here.
-Airflow is imported only when mail is sent: this module imports without it.
-
-Connection fields used by the hook: host, port, login/password (optional), and in extra
-``disable_tls`` / ``disable_ssl`` (true for a plain local relay), ``timeout``,
-``retry_limit``. The From address is ``report.sender``.
+Mail goes through the SMTP connection ``report.smtp_conn_id`` (channelwatch.mail): with
+smtplib in the core, or with Airflow's SmtpHook where the Airflow adapter registered it
+(every task body, and the command line where Airflow is installed). Connection fields:
+host, port, login/password (optional), and in extra ``disable_tls`` / ``disable_ssl``
+(true for a plain local relay), ``timeout``. The From address is ``report.sender``.
 """
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -21,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, exists, select, update
 
+from channelwatch import mail
 from channelwatch.findings import ACTIVE, SYSTEM_ACTOR, record_event
 from channelwatch.report.build import ReportPaths, environment, finding_view
 from channelwatch.report.data import PLATFORM_NAMES, Window, channel_list
@@ -34,42 +30,14 @@ __all__ = ["send_email", "send_report", "send_safeguarding_alerts", "report_subj
 def send_email(
     settings: Settings, to: Sequence[str], subject: str, html: str, files: Sequence[str | Path] = ()
 ) -> None:
-    """Send one HTML email with attachments through the SMTP connection of the settings.
+    """Send one HTML email with attachments through the SMTP connection of the settings
+    (channelwatch.mail).
 
     Raises:
         UserError: the connection is not defined, the server cannot be reached, or it
             refuses the message; one line naming the connection.
     """
-    conn_id = settings.report.smtp_conn_id
-    try:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: PLC0415 - lazy
-    except ImportError:
-        raise UserError(
-            "sending email needs apache-airflow-providers-smtp (pip install -r requirements.lock)"
-        ) from None
-    try:
-        from airflow.providers.common.compat.sdk import AirflowException  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - older providers
-        AirflowException = RuntimeError  # type: ignore[misc,assignment]  # noqa: N806
-    env_name = "AIRFLOW_CONN_" + conn_id.upper().replace("-", "_").replace(".", "_")
-    try:
-        with SmtpHook(smtp_conn_id=conn_id) as hook:
-            hook.send_email_smtp(
-                to=list(to),
-                subject=subject,
-                html_content=html,
-                from_email=settings.report.sender,
-                files=[str(f) for f in files],
-            )
-    except AirflowException as exc:
-        if "not found" in str(exc).lower():
-            raise UserError(
-                f"the SMTP connection {conn_id!r} is not defined: set {env_name} "
-                "or add it to Airflow"
-            ) from None
-        raise UserError(f"email through {conn_id!r} failed: {str(exc).splitlines()[0]}") from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise UserError(f"email through {conn_id!r} failed: {exc}") from None
+    mail.send(settings.report.smtp_conn_id, settings.report.sender, to, subject, html, files)
 
 
 def report_subject(settings: Settings, report_date: date, summary: dict[str, Any]) -> str:

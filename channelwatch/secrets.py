@@ -29,6 +29,7 @@ class Credentials:
     login: str = ""
     host: str = ""
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    port: int = 0
 
     def __repr__(self) -> str:  # never print the token
         return f"Credentials(conn_id={self.conn_id!r}, token='***')"
@@ -44,7 +45,14 @@ def _from_json(conn_id: str, raw: str) -> Credentials:
     if isinstance(extra, str):
         extra = json.loads(extra) if extra.strip() else {}
     token = data.get("password") or extra.get("access_token") or extra.get("token") or ""
-    return Credentials(conn_id, token, data.get("login") or "", data.get("host") or "", extra)
+    return Credentials(
+        conn_id,
+        token,
+        data.get("login") or "",
+        data.get("host") or "",
+        extra,
+        int(data.get("port") or 0),
+    )
 
 
 def _from_uri(conn_id: str, raw: str) -> Credentials:
@@ -53,7 +61,14 @@ def _from_uri(conn_id: str, raw: str) -> Credentials:
     if "__extra__" in extra:
         extra = json.loads(extra["__extra__"])
     token = unquote(parts.password or "") or extra.get("access_token") or extra.get("token") or ""
-    return Credentials(conn_id, token, unquote(parts.username or ""), parts.hostname or "", extra)
+    return Credentials(
+        conn_id,
+        token,
+        unquote(parts.username or ""),
+        parts.hostname or "",
+        extra,
+        parts.port or 0,
+    )
 
 
 Lookup = Callable[[str], "Credentials | None"]
@@ -78,11 +93,12 @@ def mask(value: str) -> None:
             masker(value)
 
 
-def get_credentials(conn_id: str, platform: str = "") -> Credentials:
-    """The credentials of an Airflow connection.
+def find_connection(conn_id: str) -> Credentials | None:
+    """An Airflow connection from the environment or a registered lookup; None if neither
+    knows it (a connection may hold no token: an SMTP relay).
 
     Raises:
-        CredentialsError: when the connection is missing or holds no token.
+        CredentialsError: the environment variable cannot be parsed.
     """
     raw = os.environ.get(env_var_name(conn_id))
     creds = None
@@ -101,6 +117,16 @@ def get_credentials(conn_id: str, platform: str = "") -> Credentials:
         if creds is not None:
             break
         creds = lookup(conn_id)
+    return creds
+
+
+def get_credentials(conn_id: str, platform: str = "") -> Credentials:
+    """The credentials of an Airflow connection.
+
+    Raises:
+        CredentialsError: when the connection is missing or holds no token.
+    """
+    creds = find_connection(conn_id)
     label = f"{platform}: " if platform else ""
     if creds is None:
         raise CredentialsError(

@@ -19,7 +19,9 @@ def airflow_lookup(conn_id: str) -> Credentials | None:
         return None
     extra = conn.extra_dejson or {}
     token = conn.password or extra.get("access_token") or extra.get("token") or ""
-    return Credentials(conn_id, token, conn.login or "", conn.host or "", extra)
+    return Credentials(
+        conn_id, token, conn.login or "", conn.host or "", extra, int(conn.port or 0)
+    )
 
 
 def airflow_mask(value: str) -> None:
@@ -30,5 +32,10 @@ def airflow_mask(value: str) -> None:
 
 
 def install() -> None:
-    """Let the core find connections in Airflow and hide what it reads from logs."""
+    """Let the core find connections in Airflow, hide what it reads from logs, and send
+    mail through Airflow's SmtpHook."""
+    from channelwatch import mail  # noqa: PLC0415
+    from orchestration.mail import airflow_send  # noqa: PLC0415
+
     secrets.register(lookup=airflow_lookup, masker=airflow_mask)
+    mail.register(airflow_send)

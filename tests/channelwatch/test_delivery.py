@@ -96,7 +96,23 @@ def parts(message):
     return body, attachments
 
 
-def test_the_report_arrives_with_its_csv(engine, smtp, tmp_path):
+@pytest.fixture(params=["smtplib", "airflow"])
+def mailer(request, monkeypatch):
+    """The core's own SMTP sender, or the Airflow adapter's (SmtpHook) as task bodies and
+    the command line register it: both must deliver the same message."""
+    from channelwatch import mail, secrets
+
+    monkeypatch.setattr(secrets, "_LOOKUPS", [])
+    monkeypatch.setattr(secrets, "_MASKERS", [])
+    monkeypatch.setattr(mail, "_SENDERS", [])
+    if request.param == "airflow":
+        from orchestration.credentials import install
+
+        install()
+    return request.param
+
+
+def test_the_report_arrives_with_its_csv(engine, smtp, mailer, tmp_path):
     settings = settings_for(tmp_path)
     build_days(engine, settings, end_day=DAY, days=4, per_day=8)
     paths = build_report(settings, engine, DAY, now=NOW)
@@ -266,7 +282,7 @@ def test_safeguarding_concerns_are_alerted_at_once_and_only_once(sqlite_engine, 
         } == {"new", "dismissed"}
 
 
-def test_delivery_problems_are_one_line_errors(sqlite_engine, smtp, tmp_path, monkeypatch):
+def test_delivery_problems_are_one_line_errors(sqlite_engine, smtp, mailer, tmp_path, monkeypatch):
     settings = settings_for(tmp_path)
     with pytest.raises(UserError, match="no report has been rendered for 2026-11-20"):
         send_report(settings, sqlite_engine, DAY)

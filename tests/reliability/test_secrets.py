@@ -147,10 +147,14 @@ def test_credentials_read_are_registered_with_airflows_secret_masker(fake_tokens
     pytest.importorskip("airflow.sdk.log")
     from airflow.sdk.log import _secrets_masker
 
+    from channelwatch import mail, secrets
     from channelwatch.privacy import pseudonymiser
     from channelwatch.secrets import get_credentials
     from orchestration.credentials import install
 
+    monkeypatch.setattr(secrets, "_LOOKUPS", [])
+    monkeypatch.setattr(secrets, "_MASKERS", [])
+    monkeypatch.setattr(mail, "_SENDERS", [])
     install()  # as every task body and the CLI do where Airflow is installed
     monkeypatch.setenv(
         "AIRFLOW_CONN_CW_APP",
