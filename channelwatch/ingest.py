@@ -7,8 +7,12 @@ committed, so a pass killed midway leaves the watermark where the committed data
 The connector runs in a thread of its own, at most `PREFETCH` batches ahead of the loader
 (`prefetched`): while one batch is committed the next page is already on its way, so the
 platform's latency and the warehouse's work overlap instead of adding up. A connector
-whose pass reads the warehouse (the pipeline's quality gate checks what is committed)
-sets `prefetch = False` and is read in step with the loader.
+may set `prefetch = False` to be read in step with the loader.
+
+A `Validator` (the pipeline's quality gate) sees each batch in the loader's thread before
+it is loaded, every earlier batch committed, and the whole pass before any watermark
+moves; what it rejects (`Rejected`) ends the pass as "quarantined" and travels in the
+outcome, never as a side channel.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 
@@ -45,22 +49,50 @@ class IngestOutcome:
     platform: str
     account_id: str
     run_id: str
-    status: str  # success | failed
+    status: str  # success | failed | quarantined
     stats: load.LoadStats
     api_calls: int = 0
     quota_units: int = 0
     error: str | None = None
     error_type: type[BaseException] | None = None  # what failed the pass
     warning: str | None = None  # a pass that succeeded but looks wrong (one line)
+    rejection: Rejected | None = None  # status "quarantined": what the validator refused
 
     def as_dict(self) -> dict:
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["stats"] = dataclasses.asdict(self.stats)
         out["error_type"] = self.error_type.__name__ if self.error_type else None
+        out["rejection"] = str(self.rejection) if self.rejection else None
         return out
 
 
 ConnectorFactory = Callable[[str, object, Credentials, object], Connector]
+
+
+class Rejected(Exception):
+    """A validator refused what the pass returned (channelwatch.pipeline.gate).
+
+    Attributes:
+        stage: "batch" (refused before loading: not loaded) or "pass" (loaded, then found
+            wanting once every batch was committed: to be held back).
+        items: the refused items as JSON, for quarantined_batches.
+        result: the validation result (checks.quality.QualityResult).
+    """
+
+    def __init__(self, stage: str, items: list[dict], result: Any) -> None:
+        super().__init__(f"quality gate: {result.summary()}")
+        self.stage = stage
+        self.items = items
+        self.result = result
+
+
+class Validator(Protocol):
+    """Checks what a pass returns: each batch before it is loaded, and the whole pass once
+    every batch is committed and before any watermark moves. Raises `Rejected`."""
+
+    def batch(self, batch: Batch) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 def ingest_account(
@@ -77,6 +109,7 @@ def ingest_account(
     factory: ConnectorFactory = connectors.build,
     progress: Callable[[load.LoadStats], None] | None = None,
     pseudonymise: Callable[[str, str], str] | None = None,
+    validator: Validator | None = None,
 ) -> IngestOutcome:
     """Run one incremental pass for one configured account.
 
@@ -90,6 +123,9 @@ def ingest_account(
             evidence of a deletion, and a watermark must never move backwards).
         clock: the machine's clock, for what the platforms decide by theirs (default: read
             it when needed).
+        validator: checks each batch before it is loaded and the pass before its
+            watermarks move; what it rejects ends the pass as "quarantined", the outcome
+            carrying the `Rejected`.
 
     Raises nothing for a platform failure: a failed pass is recorded in ingestion_runs and
     returned with status "failed" and a one-line error, so other accounts go on.
@@ -103,6 +139,7 @@ def ingest_account(
         marks = load.get_watermarks(conn, platform, account_id)
     stats = load.LoadStats()
     connector = None
+    rejection: Rejected | None = None
     window_start = (until or now) - timedelta(days=settings.api.lookback_days)
     try:
         creds = credentials or get_credentials(account.conn_id, platform)
@@ -114,6 +151,8 @@ def ingest_account(
         seen = SeenIds()
         with fetching(connector, state) as batches:
             for batch in batches:
+                if validator is not None:
+                    validator.batch(batch)
                 with engine.begin() as conn:
                     stats.add(
                         load.load_batch(conn, run_id, platform, account_id, batch, now, author_ref)
@@ -122,6 +161,8 @@ def ingest_account(
                 if progress:
                     progress(stats)
         result = connector.result()
+        if validator is not None:
+            validator.finish()
         with engine.begin() as conn:
             if not backfill:
                 stats.deleted = load.mark_deleted(
@@ -130,6 +171,13 @@ def ingest_account(
                 load.set_watermarks(conn, platform, account_id, result.watermarks, run_id, now)
             load.finish_run(conn, run_id, "success", stats, result, now=now)
         status, error, error_type = "success", None, None
+    except Rejected as exc:
+        error, error_type, rejection = str(exc), Rejected, exc
+        result = _partial_result(connector)
+        with engine.begin() as conn:
+            load.finish_run(conn, run_id, "quarantined", stats, result, error=error, now=now)
+        status = "quarantined"
+        log.error("%s account %s: %s", platform, account_id, error)
     except (ConnectorError, Exception) as exc:  # noqa: BLE001 - recorded, then reported
         error = _one_line(exc)
         error_type = type(exc)
@@ -152,6 +200,7 @@ def ingest_account(
         sum(result.quota_units.values()) if result else 0,
         error,
         error_type,
+        rejection=rejection,
     )
     if status == "success" and stats.seen == 0:
         outcome.warning = _empty_window_warning(

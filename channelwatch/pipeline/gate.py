@@ -8,16 +8,15 @@ the run is marked ``quarantined``, and `BatchQuarantined` is raised.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, or_, select, update
 
-from channelwatch.ingest import IngestOutcome, fetching, ingest_account
+from channelwatch.ingest import IngestOutcome, Rejected, ingest_account
 from channelwatch.pipeline.errors import BatchQuarantined, IngestionFailed
 from channelwatch.warehouse import load
 from channelwatch.warehouse.load import utcnow as _utcnow
@@ -27,7 +26,7 @@ from channelwatch.warehouse.schema import (
     items,
     quarantined_batches,
 )
-from connectors.errors import ConnectorError
+from connectors.base import Batch
 from kernel.config import Settings
 from kernel.items import FIELDS, Item
 
@@ -40,34 +39,88 @@ CHUNK = 500
 # -- ingestion through the quality gate -------------------------------------------------------
 
 
-class _Rejected(ConnectorError):
-    """Raised inside the connector's generator: ingest_account records the run as failed
-    (a ConnectorError, since what the platform returned is what was rejected)."""
-
-
-@dataclasses.dataclass(slots=True)
-class _Rejection:
-    stage: str  # "batch": not loaded; "pass": loaded, then held back
-    items: list[dict[str, Any]]
-    result: Any  # checks.quality.QualityResult
-
-
 class Gate:
-    """Wraps a connector so that each batch is validated before ingest_account loads it."""
+    """The quality gate of one pass, as `ingest_account`'s validator: each batch is
+    validated before it is loaded, and once every batch is committed (before any watermark
+    moves) the replies whose parents were not found yet and the API's reported totals are
+    checked. What fails is raised as `Rejected`; `ingest` quarantines it.
+    """
 
-    def __init__(self, settings: Settings, engine: Engine, platform: str, now: datetime) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        platform: str,
+        now: datetime,
+        backfill: bool = False,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.platform = platform
         self.now = now
+        self.backfill = backfill
         self.accounts = [a.id for a in getattr(settings.accounts, platform)]
-        self.rejection: _Rejection | None = None
+        self._totals: dict[str, Any] = {}
+        self._seen: set[str] = set()
+        self._orphans: list[Item] = []
 
-    def factory(self, inner: Callable) -> Callable:
-        def build(platform, account, credentials, api):
-            return GatedConnector(inner(platform, account, credentials, api), self)
+    def batch(self, batch: Batch) -> None:
+        """Validate a batch before it is loaded (every earlier batch is committed)."""
+        from checks import quality
 
-        return build
+        parents = quality.parents_to_look_up(batch.items)
+        known = self.known_ids(parents - self._seen) | (parents & self._seen)
+        # A parent neither here nor stored may still come later in the pass: those
+        # replies are checked again once every batch is committed (finish).
+        later = parents - known
+        result = quality.validate_batch(
+            batch.items,
+            platform=self.platform,
+            accounts=self.accounts,
+            now=self.now,
+            known_ids=known | later,
+        )
+        if not result.success:
+            raise Rejected("batch", [item_json(i) for i in batch.items], result)
+        self._orphans.extend(
+            i
+            for i in batch.items
+            if i.parent_id not in (None, "")
+            and (str(i.parent_id) in later or str(i.root_id) in later)
+        )
+        self._seen.update(str(i.id) for i in batch.items)
+        # A backfill stores a past window: the API's totals count what came later.
+        if not self.backfill:
+            for total in quality.reported_totals(batch.items, batch.pages):
+                self._totals[total.item_id] = total
+
+    def finish(self) -> None:
+        """Check the pass once every batch is committed; watermarks are not yet written,
+        so a failure here leaves them behind."""
+        from checks import quality
+
+        orphans, totals = self._orphans, self._totals
+        if not (orphans or totals):
+            return
+        refs = {str(r) for i in orphans for r in (i.parent_id, i.root_id) if r}
+        known = self.known_ids(refs)
+        result = quality.validate_pass(orphans, known, self.counted(totals.values()))
+        if result.success:
+            return
+        bad = {
+            f
+            for failure in result.failed
+            if "parent_known" in failure["columns"]
+            for f in failure["examples"]
+            if f
+        }
+        threads = {
+            t for f in result.failed if "counted" in f["columns"] for t in f["examples"] if t
+        }
+        held = self.thread_items(threads) if threads else []
+        held_ids = {h["id"] for h in held}
+        held += [item_json(i) for i in orphans if str(i.id) in bad - held_ids]
+        raise Rejected("pass", held, result)
 
     def known_ids(self, ids: set[str]) -> set[str]:
         found: set[str] = set()
@@ -132,87 +185,6 @@ class Gate:
                     .all()
                 )
         return [item_json(row_item(row)) for row in rows]
-
-
-class GatedConnector:
-    # The gate reads the warehouse (parents, counts) expecting every earlier batch to be
-    # committed: ingest_account reads it in step with the loader; the platform connector
-    # inside it is still prefetched.
-    prefetch = False
-
-    def __init__(self, inner, gate: Gate) -> None:
-        self.inner = inner
-        self.gate = gate
-        self.platform = getattr(inner, "platform", gate.platform)
-
-    def fetch(self, state) -> Iterator:
-        from checks import quality
-
-        gate = self.gate
-        totals: dict[str, Any] = {}
-        seen: set[str] = set()
-        orphans: list[Item] = []
-        with fetching(self.inner, state) as batches:
-            for batch in batches:
-                parents = quality.parents_to_look_up(batch.items)
-                known = gate.known_ids(parents - seen) | (parents & seen)
-                # A parent neither here nor stored may still come later in the pass: those
-                # replies are checked again once every batch is committed (validate_pass).
-                later = parents - known
-                result = quality.validate_batch(
-                    batch.items,
-                    platform=gate.platform,
-                    accounts=gate.accounts,
-                    now=gate.now,
-                    known_ids=known | later,
-                )
-                if not result.success:
-                    gate.rejection = _Rejection(
-                        "batch", [item_json(i) for i in batch.items], result
-                    )
-                    raise _Rejected(f"quality gate: {result.summary()}")
-                orphans.extend(
-                    i
-                    for i in batch.items
-                    if i.parent_id not in (None, "")
-                    and (str(i.parent_id) in later or str(i.root_id) in later)
-                )
-                seen.update(str(i.id) for i in batch.items)
-                # A backfill stores a past window: the API's totals count what came later.
-                for total in (
-                    quality.reported_totals(batch.items, batch.pages) if state.until is None else ()
-                ):
-                    totals[total.item_id] = total
-                yield batch
-        # Every batch is committed by now (ingest_account loads one before asking for the
-        # next), and watermarks are not yet written: a failure here leaves them behind.
-        if orphans or totals:
-            refs = {str(r) for i in orphans for r in (i.parent_id, i.root_id) if r}
-            known = gate.known_ids(refs)
-            result = quality.validate_pass(orphans, known, gate.counted(totals.values()))
-            if not result.success:
-                bad = {
-                    f
-                    for failure in result.failed
-                    if "parent_known" in failure["columns"]
-                    for f in failure["examples"]
-                    if f
-                }
-                threads = {
-                    t
-                    for f in result.failed
-                    if "counted" in f["columns"]
-                    for t in f["examples"]
-                    if t
-                }
-                held = gate.thread_items(threads) if threads else []
-                held_ids = {h["id"] for h in held}
-                held += [item_json(i) for i in orphans if str(i.id) in bad - held_ids]
-                gate.rejection = _Rejection("pass", held, result)
-                raise _Rejected(f"quality gate: {result.summary()}")
-
-    def result(self):
-        return self.inner.result()
 
 
 def item_json(item: Any) -> dict[str, Any]:
@@ -330,7 +302,7 @@ def ingest(
     import connectors  # noqa: PLC0415 - connector packages load only when a pass runs
 
     now = now or _utcnow()
-    gate = Gate(settings, engine, platform, now)
+    gate = Gate(settings, engine, platform, now, backfill=until is not None)
     # One pass of an account at a time, whoever started it (channelwatch.warehouse.locks):
     # a run of the account still "running" now is one whose process died.
     with account_lock(engine, platform, account_id):
@@ -346,7 +318,8 @@ def ingest(
             clock=clock,
             interval=interval,
             credentials=credentials,
-            factory=gate.factory(factory or connectors.build),
+            factory=factory or connectors.build,
+            validator=gate,
         )
     figures = {
         "platform": platform,
@@ -361,8 +334,8 @@ def ingest(
         "quota_units": outcome.quota_units,
         "warning": outcome.warning,
     }
-    if gate.rejection is not None:
-        rejection = gate.rejection
+    if outcome.rejection is not None:
+        rejection = outcome.rejection
         batch_id = quarantine(
             engine,
             run_id=outcome.run_id,
